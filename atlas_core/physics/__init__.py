@@ -1,0 +1,1 @@
+"""Physics: constants and units, coordinate transforms, boundary models."""

@@ -1,0 +1,1 @@
+"""One reader per data product (MMS FGM/FPI/MEC, Dst/OMNI), the SDC layout, and fetch."""

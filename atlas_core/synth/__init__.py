@@ -1,0 +1,1 @@
+"""The synthetic MMS-like archive: orbit, driver, boundaries, regions, CDF writer."""

@@ -1,0 +1,1 @@
+"""The Panel dashboard over an atlas built by ``atlas_core``."""
