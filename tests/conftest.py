@@ -49,3 +49,14 @@ def synth_states(synth_archive, tmp_path_factory) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def small_atlas(synth_states, tmp_path_factory) -> Path:
+    """An atlas directory built from :func:`synth_states` (octree, a short VQ-VAE training of
+    3 epochs with seed 0, the atlas dataset): ``atlas_core.atlas.Atlas.open(small_atlas)``."""
+    from atlas_core.atlas import build_atlas
+
+    out = tmp_path_factory.mktemp("atlas")
+    build_atlas(synth_states, out, train_config={"max_epochs": 3, "seed": 0})
+    return out

@@ -1,0 +1,198 @@
+"""Build an atlas directory from a state table: octree, regime model, atlas dataset.
+
+``build_atlas(states, out_dir)`` runs, in order: the octree over the states' GSM positions
+(:class:`atlas_core.octree.Octree`), the VQ-VAE training (:func:`atlas_core.regimes.train_regimes`)
+or a given trained model, the regime code of every state, the training anomaly scores, and the
+atlas dataset (:func:`atlas_core.atlas.dataset.build_dataset`). Everything lands in ``out_dir``
+(see :mod:`atlas_core.atlas.query` for the layout); each file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlas_core.atlas.anomaly import mixture_nll
+from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
+from atlas_core.atlas.dataset import (
+    DEFAULT_MIN_COUNT,
+    build_dataset,
+    save_dataset,
+)
+from atlas_core.atlas.errors import AtlasError
+from atlas_core.atlas.posterior import DEFAULT_ALPHA, DEFAULT_LEVEL
+from atlas_core.states import POSITION_GSM
+
+log = logging.getLogger(__name__)
+
+
+def _codebook(model) -> np.ndarray | None:
+    """The model's codebook vectors when it exposes them (K, latent_dim)."""
+    for path in ("codebook", "net.codebook.embed", "vqvae.codebook.embed", "module.codebook.embed"):
+        obj = model
+        try:
+            for part in path.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        try:
+            arr = obj.detach().cpu().numpy() if hasattr(obj, "detach") else np.asarray(obj)
+        except (TypeError, ValueError):
+            continue
+        if arr.ndim == 2:
+            return arr
+    return None
+
+
+def _read_provenance(states_path: Path | None) -> dict:
+    if states_path is None:
+        return {}
+    p = Path(states_path) / "_provenance.json"
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        log.warning("%s: unreadable provenance (%s); continuing without it", p, err)
+        return {}
+
+
+def assign_codes(model, states: pd.DataFrame, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """Regime code and codebook distance of every state, in chunks (bounded memory)."""
+    codes, dists = [], []
+    for start in range(0, len(states), chunk):
+        c, d = model.assign(states.iloc[start:start + chunk])
+        codes.append(np.asarray(c, dtype=np.int64))
+        dists.append(np.asarray(d, dtype=np.float64))
+    return np.concatenate(codes), np.concatenate(dists)
+
+
+def log_likelihoods(model, states: pd.DataFrame, chunk: int = 200_000) -> np.ndarray:
+    """(N, K) log p(features | regime), in chunks."""
+    out = [np.asarray(model.log_likelihood(states.iloc[s:s + chunk]), dtype=np.float64)
+           for s in range(0, len(states), chunk)]
+    return np.concatenate(out) if out else np.zeros((0, model.k))
+
+
+def build_atlas(
+    states,
+    out_dir,
+    *,
+    model=None,
+    train_config: dict | None = None,
+    bins: ActivityBins | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    level: float = DEFAULT_LEVEL,
+    min_count: int = DEFAULT_MIN_COUNT,
+    octree_options: dict | None = None,
+) -> Path:
+    """Build the atlas directory ``out_dir`` from a state table.
+
+    Parameters
+    ----------
+    states : path or DataFrame
+        A state-table directory (``atlas_core.states.read_states``) or an in-memory table.
+    model : RegimeModel or path, optional
+        A trained regime model (or its directory) to use instead of training one.
+    train_config : dict, optional
+        :class:`atlas_core.vqvae.RegimeConfig` fields for training (e.g. ``max_epochs``, ``seed``,
+        ``k``).
+    bins, alpha, level, min_count
+        Activity bins, Dirichlet prior, credible level, low-count threshold.
+    octree_options : dict, optional
+        Keyword arguments of :meth:`Octree.build` (``base_size_re``, ``max_states``, ...).
+    """
+    from atlas_core.octree import Octree
+    from atlas_core.regimes import RegimeModel, train_regimes
+    from atlas_core.states import read_states
+    from atlas_core.vqvae import RegimeConfig
+
+    bins = bins or ActivityBins()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    states_path = None
+    if isinstance(states, (str, os.PathLike)):
+        states_path = Path(states)
+        if not states_path.exists():
+            raise AtlasError(f"{states_path}: no state table there")
+        df = read_states(states_path)
+    else:
+        df = states.reset_index(drop=True)
+    if len(df) == 0:
+        raise AtlasError("the state table is empty: nothing to build an atlas from")
+    prov = _read_provenance(states_path)
+    synthetic = bool(prov.get("synthetic", "region" in df.columns))
+    log.info("atlas: %d states (%s)", len(df), "synthetic" if synthetic else "real")
+
+    octree_options = dict(octree_options or {})
+    tree = Octree.build(df[POSITION_GSM].to_numpy(np.float64), **octree_options)
+    tree.save(out_dir / "octree.npz")
+    log.info("atlas: octree %s (%.1f s)", tree, time.perf_counter() - t0)
+
+    config = dict(train_config or {})
+    if model is None:
+        cfg = RegimeConfig.from_dict(config)
+        model = train_regimes(df, out_dir / "model", config=cfg, octree=tree)
+    elif not hasattr(model, "assign"):
+        src = Path(model)
+        model = RegimeModel.load(src)
+        if src.resolve() != (out_dir / "model").resolve():
+            import shutil
+
+            tmp = out_dir / ".model.tmp"
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            shutil.copytree(src, tmp)
+            if (out_dir / "model").exists():
+                shutil.rmtree(out_dir / "model")
+            tmp.rename(out_dir / "model")
+    log.info("atlas: model with %d regimes ready (%.1f s)", model.k, time.perf_counter() - t0)
+
+    codes, dist = assign_codes(model, df)
+    leaf = tree.leaf_of_state
+    index = OccupancyIndex(leaf, codes, df["dst"].to_numpy(np.float64), tree.n_leaves, model.k)
+
+    # training anomaly scores: each state under its cell's all-states mixture (posterior mean)
+    from atlas_core.atlas.posterior import dirichlet_posterior
+
+    p_all, _, _ = dirichlet_posterior(index.counts(), alpha=alpha, level=level)
+    scores = mixture_nll(log_likelihoods(model, df), p_all[leaf])
+    log.info("atlas: codes and anomaly scores of %d states (%.1f s)", len(df), time.perf_counter() - t0)
+
+    summary = getattr(model, "summary", None)
+    provenance = {
+        "seed": config.get("seed", getattr(getattr(model, "config", None), "seed", -1)),
+        "config": {"train": config, "octree": octree_options, "bins": bins.to_dict(),
+                   "alpha": alpha, "level": level, "min_count": min_count,
+                   "states": str(states_path) if states_path else None},
+        "source_files": [Path(str(f)).name for f in prov.get("files", [])],
+        "history": f"atlas build from {states_path or 'an in-memory state table'}",
+    }
+    ds = build_dataset(
+        leaf_lo=tree.leaf_lo, leaf_hi=tree.leaf_hi, leaf_level=tree.leaf_level, index=index,
+        names=list(model.names), bins=bins,
+        summary=summary if isinstance(summary, pd.DataFrame) else None,
+        codebook=_codebook(model), anomaly_scores=scores, alpha=alpha, level=level,
+        min_count=min_count, synthetic=synthetic, provenance=provenance,
+    )
+
+    keep = [c for c in df.columns if c != "month" and c != "day"]
+    table = df[keep].assign(code=codes.astype(np.int16), leaf=leaf.astype(np.int64),
+                            dist=dist.astype(np.float32), anomaly=scores.astype(np.float32))
+    tmp = out_dir / ".states.parquet.tmp"
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, out_dir / "states.parquet")
+    save_dataset(ds, out_dir)
+    log.info("atlas: wrote %s (%d leaves, %d non-empty; %.1f s)", out_dir, tree.n_leaves,
+             tree.n_nonempty, time.perf_counter() - t0)
+    return out_dir
+
+
+__all__ = ["build_atlas", "assign_codes", "log_likelihoods"]

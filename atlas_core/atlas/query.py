@@ -1,0 +1,385 @@
+"""The atlas query API: open an atlas directory and ask it questions.
+
+>>> atlas = Atlas.open("data/atlas1y")
+>>> r = atlas.query([[-15.0, 0.0, 0.0]], dst_range=(None, -50))      # storm time, tail
+>>> r.to_records()[0]["regimes"][0]                                    # {"id", "name", "p", "lo", "hi"}
+>>> atlas.query([[-15, 0, 0]], near={"dst": -80, "ddst": -10}, k=5000)  # TS07D-style kNN
+>>> atlas.most_likely_state([10.0, 2.0, 0.0]).median                   # feature medians
+>>> atlas.sample([10.0, 2.0, 0.0], n=500, seed=1)                       # plausible states
+>>> score, pct = atlas.anomaly_score(new_states_df)                    # nats, percentile
+
+A directory written by :func:`atlas_core.atlas.build.build_atlas` holds ``atlas.nc`` and
+``atlas.zarr`` (the same dataset), ``octree.npz``, ``model/`` and ``states.parquet``.
+Positions are GSM, Earth radii; Dst in nT; dDst/dt in nT/h.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from atlas_core.atlas.anomaly import mixture_nll, percentile_of
+from atlas_core.atlas.conditioning import (
+    DEFAULT_NEIGHBOURS,
+    NEIGHBOUR_PARAMETERS,
+    ActivityBins,
+    NeighbourIndex,
+    OccupancyIndex,
+)
+from atlas_core.atlas.dataset import load_dataset
+from atlas_core.atlas.errors import AtlasError, OutsideAtlasError
+from atlas_core.atlas.posterior import dirichlet_posterior
+
+CONDITION_COLUMNS = ["dst"] + [c for c, _ in NEIGHBOUR_PARAMETERS.values() if c != "dst"]
+"""State columns the conditioning engine reads at open."""
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantiles reported for the most likely plasma state."""
+
+
+@dataclass
+class QueryResult:
+    """Regime probabilities at M positions under one condition.
+
+    Attributes: ``positions`` (M, 3) GSM R_E; ``leaf`` (M,) leaf id (-1 outside the atlas);
+    ``count`` (M,) states in the cell under the condition; ``p``, ``lo``, ``hi`` (M, K) posterior
+    mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict.
+    """
+
+    positions: np.ndarray
+    leaf: np.ndarray
+    count: np.ndarray
+    p: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    names: list[str]
+    condition: dict = field(default_factory=dict)
+
+    @property
+    def dominant(self) -> np.ndarray:
+        """(M,) most probable regime; -1 outside the atlas or in a cell without states."""
+        top = np.argmax(np.nan_to_num(self.p, nan=-1.0), axis=1)
+        return np.where((self.leaf >= 0) & (self.count > 0), top, -1)
+
+    def to_records(self) -> list[dict]:
+        """One JSON-able dict per position, regimes sorted by decreasing probability."""
+        out = []
+        for i in range(len(self.leaf)):
+            order = np.argsort(-np.nan_to_num(self.p[i], nan=-1.0), kind="stable")
+            out.append({
+                "position": [float(v) for v in self.positions[i]],
+                "leaf": int(self.leaf[i]),
+                "condition": self.condition,
+                "count": int(self.count[i]),
+                "regimes": [
+                    {"id": int(k), "name": self.names[k], "p": float(self.p[i, k]),
+                     "lo": float(self.lo[i, k]), "hi": float(self.hi[i, k])}
+                    for k in order
+                ],
+            })
+        return out
+
+
+@dataclass
+class PlasmaState:
+    """The most likely plasma state at a position: the dominant regime and its feature spread.
+
+    ``quantiles`` is a DataFrame (index: quantile; columns: the 14 features in physical units)
+    of the regime's generative distribution; ``observed`` the same from the training states of
+    that regime in the cell (empty when there are none).
+    """
+
+    position: list[float]
+    leaf: int
+    regime: dict
+    quantiles: pd.DataFrame
+    observed: pd.DataFrame
+
+    @property
+    def median(self) -> pd.Series:
+        return self.quantiles.loc[0.5]
+
+
+class Atlas:
+    """An opened atlas: the dataset, the octree, the regime model and the state table.
+
+    Build one with ``atlas build`` (:func:`atlas_core.atlas.build.build_atlas`); open it with
+    :meth:`Atlas.open`. Conditioning indices are built once at open (a sort by Dst); the model
+    and the full state table load on first use.
+    """
+
+    def __init__(self, atlas_dir: Path, ds: xr.Dataset, octree, cond: pd.DataFrame) -> None:
+        self.atlas_dir = Path(atlas_dir)
+        self.ds = ds
+        self.octree = octree
+        self.names = [str(n) for n in ds["regime_name"].values]
+        self.k = len(self.names)
+        self.n_leaves = int(ds.sizes["leaf"])
+        self.alpha = float(ds.attrs["dirichlet_prior_alpha"])
+        self.level = float(ds.attrs["credible_level"])
+        self.min_count = int(ds.attrs["min_count"])
+        self.bins = ActivityBins(float(ds.attrs["quiet_max_nT"]), float(ds.attrs["storm_max_nT"]))
+        if octree.n_leaves != self.n_leaves:
+            raise AtlasError(f"{atlas_dir}: octree has {octree.n_leaves} leaves, dataset {self.n_leaves}")
+        if len(cond) != int(ds.attrs["n_states_total"]):
+            raise AtlasError(f"{atlas_dir}: states.parquet has {len(cond)} states, the dataset "
+                             f"was built from {ds.attrs['n_states_total']}")
+        self._cond = cond
+        self.index = OccupancyIndex(cond["leaf"].to_numpy(), cond["code"].to_numpy(),
+                                    cond["dst"].to_numpy(), self.n_leaves, self.k)
+        self.neighbours = NeighbourIndex(
+            {c: cond[c].to_numpy() for c in CONDITION_COLUMNS if c in cond},
+            cond["leaf"].to_numpy(np.int64) * self.k + cond["code"].to_numpy(np.int64),
+        )
+
+    # --- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, atlas_dir, prefer: str = "nc") -> Atlas:
+        """Open an atlas directory; :class:`AtlasError` names what is missing or incompatible."""
+        from atlas_core.octree import Octree
+
+        atlas_dir = Path(atlas_dir)
+        if not atlas_dir.is_dir():
+            raise AtlasError(f"{atlas_dir}: no atlas directory there (build one with `atlas build`)")
+        files = {"nc": atlas_dir / "atlas.nc", "zarr": atlas_dir / "atlas.zarr"}
+        order = [prefer] + [f for f in files if f != prefer]
+        found = [files[f] for f in order if files[f].exists()]
+        if not found:
+            raise AtlasError(f"{atlas_dir}: neither atlas.nc nor atlas.zarr found")
+        ds = load_dataset(found[0])
+        for name in ("octree.npz", "states.parquet"):
+            if not (atlas_dir / name).exists():
+                raise AtlasError(f"{atlas_dir}: {name} is missing")
+        try:
+            octree = Octree.load(atlas_dir / "octree.npz")
+        except (OSError, ValueError, KeyError) as err:
+            raise AtlasError(f"{atlas_dir / 'octree.npz'}: unreadable octree ({err})") from err
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(atlas_dir / "states.parquet").names
+        missing = [c for c in ("leaf", "code", "dst") if c not in schema]
+        if missing:
+            raise AtlasError(f"{atlas_dir / 'states.parquet'}: missing columns {missing}")
+        cond = pd.read_parquet(atlas_dir / "states.parquet",
+                               columns=["leaf", "code"] + [c for c in CONDITION_COLUMNS if c in schema])
+        return cls(atlas_dir, ds, octree, cond)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the atlas was built from the synthetic archive."""
+        return bool(int(self.ds.attrs.get("synthetic", 0)))
+
+    @cached_property
+    def model(self):
+        """The regime model (:class:`atlas_core.regimes.RegimeModel`), loaded on first use."""
+        from atlas_core.regimes import RegimeModel
+
+        return RegimeModel.load(self.atlas_dir / "model")
+
+    @cached_property
+    def states(self) -> pd.DataFrame:
+        """The full state table with ``code``, ``leaf``, ``dist`` and ``anomaly`` columns."""
+        return pd.read_parquet(self.atlas_dir / "states.parquet")
+
+    @property
+    def provenance(self) -> dict:
+        a = self.ds.attrs
+        return {"code_version": a.get("code_version"), "seed": a.get("seed"),
+                "config": json.loads(a.get("config", "{}")),
+                "source_files": json.loads(a.get("source_files", "[]"))}
+
+    # --- conditioning ---------------------------------------------------------------------
+
+    def occupancy(self, dst_min: float | None = None, dst_max: float | None = None) -> np.ndarray:
+        """(L, K) state counts per cell and regime for ``dst_min <= Dst <= dst_max`` (nT).
+
+        Either bound may be None (open). With no bound, every state. Raises :class:`AtlasError`
+        when the range is inverted or holds no state.
+        """
+        counts = self.index.counts(dst_min, dst_max)
+        if (dst_min is not None or dst_max is not None) and not counts.any():
+            lo, hi = self.index.dst_extent
+            raise AtlasError(f"no state with {_fmt_range(dst_min, dst_max)}; the atlas' states "
+                             f"span Dst {lo:g} .. {hi:g} nT")
+        return counts
+
+    def select_near(self, k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None,
+                    **target: float) -> np.ndarray:
+        """Indices of the ``k`` states nearest the target condition (standardised parameters).
+
+        ``target`` names: dst (nT), ddst (dDst/dt, nT/h), sw_n (cm^-3), sw_v (km/s), imf_bz (nT),
+        sw_pdyn (nPa); the solar-wind ones need an atlas built from states with OMNI columns.
+        """
+        idx, _ = self.neighbours.select(target, k=k, max_distance=max_distance)
+        return idx
+
+    def occupancy_near(self, k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None,
+                       **target: float) -> np.ndarray:
+        """(L, K) counts of the ``k`` states nearest the target condition (TS07D-style)."""
+        return self.index.counts_of_keys(self.neighbours.key[self.select_near(k, max_distance, **target)])
+
+    def probabilities(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dirichlet posterior mean and credible interval of (..., K) counts (the atlas' prior)."""
+        return dirichlet_posterior(counts, alpha=self.alpha, level=self.level)
+
+    def condition_counts(self, dst_range=None, near: dict | None = None, k: int = DEFAULT_NEIGHBOURS,
+                         max_distance: float | None = None) -> tuple[np.ndarray, dict]:
+        """(L, K) counts and a JSON-able description of a condition (Dst range, kNN, or all)."""
+        if dst_range is not None and near is not None:
+            raise AtlasError("give either a Dst range or a nearest-neighbour condition, not both")
+        if near is not None:
+            idx = self.select_near(k, max_distance, **near)
+            desc = self.neighbours.describe(near, idx)
+            return self.index.counts_of_keys(self.neighbours.key[idx]), desc
+        if dst_range is not None:
+            lo, hi = _parse_range(dst_range)
+            counts = self.occupancy(lo, hi)
+            return counts, {"dst_min": lo, "dst_max": hi, "n_states": int(counts.sum())}
+        return self.occupancy(), {"all": True, "n_states": self.index.n_states}
+
+    def shift(self, range_a=(None, -50.0), range_b=(-20.0, 20.0)) -> tuple[np.ndarray, np.ndarray]:
+        """(L, K) difference p(a) - p(b) (default storm minus quiet) and a significance flag
+        (the two credible intervals do not overlap; see :func:`posterior.intervals_disjoint`)."""
+        from atlas_core.atlas.posterior import intervals_disjoint
+
+        pa, la, ha = self.probabilities(self.occupancy(*_parse_range(range_a)))
+        pb, lb, hb = self.probabilities(self.occupancy(*_parse_range(range_b)))
+        return pa - pb, intervals_disjoint(la, ha, lb, hb)
+
+    # --- queries --------------------------------------------------------------------------
+
+    def locate(self, positions, outside: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+        """Leaf id of each (M, 3) GSM R_E position; ``outside="raise"`` or ``"nan"`` (-1 ids)."""
+        pos = np.asarray(positions, dtype=np.float64)
+        if pos.ndim == 1:
+            pos = pos[None, :]
+        if pos.ndim != 2 or pos.shape[1] != 3:
+            raise AtlasError(f"positions must have shape (M, 3) in GSM R_E, got {pos.shape}")
+        leaf = self.octree.locate(pos)
+        bad = leaf < 0
+        if bad.any() and outside == "raise":
+            lo, hi = self.octree.extent_re
+            first = pos[np.flatnonzero(bad)[0]]
+            raise OutsideAtlasError(
+                f"{int(bad.sum())} of {len(pos)} positions lie outside the atlas (first: "
+                f"{first.tolist()} R_E; the atlas covers x {lo[0]:g}..{hi[0]:g}, "
+                f"y {lo[1]:g}..{hi[1]:g}, z {lo[2]:g}..{hi[2]:g} R_E GSM)")
+        return pos, leaf
+
+    def query(self, positions, dst_range=None, near: dict | None = None,
+              k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None,
+              outside: str = "raise") -> QueryResult:
+        """Regime probabilities with credible intervals at positions under a condition.
+
+        ``dst_range=(min, max)`` nT (either end None) or ``near={"dst": -80, "ddst": -10}`` with
+        ``k`` neighbours; neither means all states. ``outside="nan"`` gives NaN rows instead of
+        raising :class:`OutsideAtlasError`.
+        """
+        pos, leaf = self.locate(positions, outside)
+        counts, desc = self.condition_counts(dst_range, near, k, max_distance)
+        inside = leaf >= 0
+        uniq, inv = np.unique(leaf[inside], return_inverse=True)
+        p_u, lo_u, hi_u = self.probabilities(counts[uniq])
+        m = len(leaf)
+        p, lo, hi = (np.full((m, self.k), np.nan) for _ in range(3))
+        p[inside], lo[inside], hi[inside] = p_u[inv], lo_u[inv], hi_u[inv]
+        count = np.zeros(m, dtype=np.int64)
+        count[inside] = counts[uniq].sum(axis=1)[inv]
+        return QueryResult(pos, leaf, count, p, lo, hi, self.names, desc)
+
+    def most_likely_state(self, position, dst_range=None, near=None, n: int = 4000,
+                          seed: int = 0, quantiles=QUANTILES, **kw) -> PlasmaState:
+        """The dominant regime at a position under a condition, with its feature quantiles
+        (from the generative model, and from the cell's observed states of that regime)."""
+        r = self.query([position], dst_range, near, **kw)
+        if r.count[0] == 0:
+            raise AtlasError(f"no state in the cell at {list(map(float, r.positions[0]))} R_E "
+                             f"under {r.condition}: no most likely state")
+        top = int(r.dominant[0])
+        gen = self.model.sample(top, n, seed)
+        features = list(gen.columns)
+        q = gen[features].quantile(list(quantiles))
+        cell = self.states.iloc[self.octree.states_in(int(r.leaf[0]))]
+        cell = cell[cell["code"] == top]
+        obs = cell[features].quantile(list(quantiles)) if len(cell) else pd.DataFrame(columns=features)
+        regime = {"id": top, "name": self.names[top], "p": float(r.p[0, top]),
+                  "lo": float(r.lo[0, top]), "hi": float(r.hi[0, top])}
+        return PlasmaState([float(v) for v in r.positions[0]], int(r.leaf[0]), regime, q, obs)
+
+    def sample(self, position, n: int = 1000, dst_range=None, near=None, seed: int = 0,
+               **kw) -> pd.DataFrame:
+        """``n`` plausible plasma states at a position: regimes drawn from the cell's regime
+        probabilities under the condition, features from the generative model of each regime.
+        Columns: the features (physical units), ``regime``, ``regime_name``."""
+        r = self.query([position], dst_range, near, **kw)
+        rng = np.random.default_rng(seed)
+        per_regime = rng.multinomial(int(n), r.p[0] / r.p[0].sum())
+        parts = []
+        for regime in np.flatnonzero(per_regime):
+            df = self.model.sample(int(regime), int(per_regime[regime]), int(seed) + int(regime))
+            parts.append(df.assign(regime=int(regime), regime_name=self.names[regime]))
+        out = pd.concat(parts, ignore_index=True)
+        return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+
+    # --- anomaly --------------------------------------------------------------------------
+
+    def anomaly_score(self, states: pd.DataFrame, by_activity: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Anomaly score (nats) and its percentile among the training states, per state.
+
+        Score = negative log-likelihood of the state's features under its cell's regime mixture
+        (the Dst activity bin's probabilities when ``by_activity`` and Dst is known, else all
+        states'). States outside the atlas get NaN.
+        """
+        missing = [c for c in ("x_gsm", "y_gsm", "z_gsm") if c not in states]
+        if missing:
+            raise AtlasError(f"states lack position columns {missing}")
+        _, leaf = self.locate(states[["x_gsm", "y_gsm", "z_gsm"]].to_numpy(), outside="nan")
+        weights = self._mixture_weights(leaf, states, by_activity)
+        inside = leaf >= 0
+        score = np.full(len(states), np.nan)
+        if inside.any():
+            log_lik = np.asarray(self.model.log_likelihood(states.loc[inside]), dtype=np.float64)
+            score[inside] = mixture_nll(log_lik, weights[inside])
+        if "anomaly_quantile" not in self.ds:
+            raise AtlasError(f"{self.atlas_dir}: the atlas holds no training anomaly scores")
+        pct = percentile_of(score, self.ds["anomaly_quantile"].values, self.ds["percentile"].values)
+        return score, pct
+
+    def _mixture_weights(self, leaf: np.ndarray, states: pd.DataFrame, by_activity: bool) -> np.ndarray:
+        act = np.zeros(len(leaf), dtype=np.int64)  # index into the activity dim; 0 = "all"
+        if by_activity and "dst" in states:
+            labels = self.bins.label(states["dst"].to_numpy(np.float64))
+            names = list(self.ds["activity"].values)
+            for a, name in enumerate(names):
+                if a:
+                    act[labels == name] = a
+        p = self.ds["p"].values
+        w = np.full((len(leaf), self.k), np.nan)
+        ok = leaf >= 0
+        w[ok] = p[leaf[ok], act[ok]]
+        return w
+
+
+def _parse_range(dst_range) -> tuple[float | None, float | None]:
+    try:
+        lo, hi = dst_range
+    except (TypeError, ValueError) as err:
+        raise AtlasError(f"a Dst range is (dst_min, dst_max) in nT, got {dst_range!r}") from err
+    lo = None if lo is None else float(lo)
+    hi = None if hi is None else float(hi)
+    return lo, hi
+
+
+def _fmt_range(lo, hi) -> str:
+    if lo is None:
+        return f"Dst <= {hi:g} nT"
+    if hi is None:
+        return f"Dst >= {lo:g} nT"
+    return f"{lo:g} <= Dst <= {hi:g} nT"

@@ -1,0 +1,80 @@
+"""The atlas dataset: layout, posterior layers, NetCDF and Zarr round trips, version check."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
+from atlas_core.atlas.dataset import FORMAT_VERSION, build_dataset, load_dataset, save_dataset
+from atlas_core.atlas.errors import AtlasError, AtlasVersionError
+
+
+@pytest.fixture(scope="module")
+def ds():
+    rng = np.random.default_rng(0)
+    n, leaves, k = 5000, 40, 6
+    leaf = rng.integers(0, leaves, n)
+    code = rng.integers(0, k, n)
+    dst = np.round(rng.normal(-20, 30, n))
+    dst[:30] = np.nan
+    idx = OccupancyIndex(leaf, code, dst, leaves, k)
+    lo = rng.uniform(-10, 10, (leaves, 3))
+    return build_dataset(
+        leaf_lo=lo, leaf_hi=lo + 2, leaf_level=np.zeros(leaves), index=idx,
+        names=[f"regime {i}" for i in range(k)], bins=ActivityBins(),
+        codebook=rng.normal(size=(k, 8)), anomaly_scores=rng.normal(size=n), synthetic=True,
+        provenance={"seed": 3, "config": {"max_epochs": 2}, "source_files": ["a.cdf", "b.cdf"]},
+    )
+
+
+def test_layout_and_attributes(ds):
+    assert list(ds["activity"].values) == ["all", "quiet", "moderate", "storm", "positive"]
+    assert ds["count"].dims == ("leaf", "activity", "regime")
+    # every state with Dst falls in exactly one bin; states without Dst only in "all"
+    bins_total = ds["count"].sel(activity=["quiet", "moderate", "storm", "positive"]).sum()
+    assert int(ds["count"].sel(activity="all").sum()) == 5000
+    assert int(bins_total) == 5000 - 30
+    np.testing.assert_allclose(ds["p"].sum("regime"), 1.0, rtol=1e-5)
+    assert (ds["p_lo"] <= ds["p"]).all() and (ds["p"] <= ds["p_hi"]).all()
+    assert ds["leaf_lo"].attrs["units"] == "R_E"
+    assert ds.attrs["format_version"] == FORMAT_VERSION
+    assert ds.attrs["synthetic"] == 1 and ds.attrs["seed"] == 3
+    assert json.loads(ds.attrs["source_files"]) == ["a.cdf", "b.cdf"]
+    assert json.loads(ds.attrs["config"])["max_epochs"] == 2
+    assert "code_version" in ds.attrs and ds.attrs["Conventions"].startswith("CF")
+    low = ds["n_states"] < ds.attrs["min_count"]
+    assert (ds["low_count"] == low).all()
+    diff = ds["p"].sel(activity="storm") - ds["p"].sel(activity="quiet")
+    np.testing.assert_allclose(ds["storm_minus_quiet"], diff, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["atlas.nc", "atlas.zarr"])
+def test_round_trip_unchanged(ds, tmp_path, name):
+    save_dataset(ds, tmp_path)
+    back = load_dataset(tmp_path / name)
+    xr.testing.assert_identical(ds, back)
+    for v in ds.variables:
+        assert back[v].dtype == ds[v].dtype, v
+
+
+def test_rewrite_is_atomic_and_replaces(ds, tmp_path):
+    save_dataset(ds, tmp_path)
+    save_dataset(ds.assign_attrs(history="second"), tmp_path)
+    assert load_dataset(tmp_path / "atlas.zarr").attrs["history"] == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.nc", "atlas.zarr"]
+
+
+def test_other_version_and_foreign_files(ds, tmp_path):
+    save_dataset(ds.assign_attrs(format_version=FORMAT_VERSION + 1), tmp_path, formats=("nc",))
+    with pytest.raises(AtlasVersionError, match="rebuild"):
+        load_dataset(tmp_path / "atlas.nc")
+    xr.Dataset({"a": ("x", [1, 2])}).to_netcdf(tmp_path / "other.nc")
+    with pytest.raises(AtlasError, match="not a Magnetosphere Atlas"):
+        load_dataset(tmp_path / "other.nc")
+    (tmp_path / "junk.nc").write_bytes(b"not a netcdf file")
+    with pytest.raises(AtlasError, match="junk.nc"):
+        load_dataset(tmp_path / "junk.nc")
+    with pytest.raises(AtlasError, match="no such"):
+        load_dataset(tmp_path / "missing.nc")
