@@ -110,7 +110,6 @@ def build_atlas(
     """
     from atlas_core.octree import Octree
     from atlas_core.regimes import RegimeModel, train_regimes
-    from atlas_core.states import read_states
     from atlas_core.vqvae import RegimeConfig
 
     bins = bins or ActivityBins()
@@ -122,6 +121,8 @@ def build_atlas(
         states_path = Path(states)
         if not states_path.exists():
             raise AtlasError(f"{states_path}: no state table there")
+        from atlas_core.states import read_states
+
         df = read_states(states_path)
     else:
         df = states.reset_index(drop=True)
