@@ -1,0 +1,338 @@
+"""The ingest: an MMS archive (SDC layout) plus Dst/OMNI files -> the state table on disk.
+
+One task per day (read that day's FGM, FPI and MEC files plus the last minute of the day
+before, window them, write ``STATES/month=YYYY-MM/day=YYYYMMDD.parquet`` atomically). Tasks run
+on Dask: the local threaded scheduler by default, or a ``dask.distributed`` cluster when given
+a scheduler address (or a ``Client``). A day whose Parquet file exists is done; a rerun after
+an interruption skips it, so nothing finished is redone or lost. Each task also writes
+``STATES/_days/YYYYMMDD.json`` (files used, files skipped with the reason, states made), from
+which ``STATES/_provenance.json`` is assembled at the end of every run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlas_core import __version__
+from atlas_core.sources.cdf import SourceError
+from atlas_core.sources.indices import read_indices
+from atlas_core.sources.layout import Catalog, scan
+from atlas_core.sources.mms import read_many
+from atlas_core.states import WINDOW_S, day_path, make_states, write_day
+
+log = logging.getLogger(__name__)
+
+MARGIN_S = WINDOW_S // 2
+"""Seconds of the previous day that the first windows of a day need."""
+
+LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    out_dir: Path
+    days_total: int = 0
+    days_done: int = 0  # processed in this run
+    days_skipped: int = 0  # already done by an earlier run
+    days_failed: int = 0  # an unexpected error; retried by the next run
+    states: int = 0  # states written in this run
+    skipped_files: list[dict] = field(default_factory=list)  # {"file", "error"}
+    elapsed_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def _truth_path(root: Path, probe: str, day: np.datetime64) -> Path:
+    s = str(day)
+    return root / "truth" / probe / s[:4] / s[5:7] / f"{probe}_truth_{s.replace('-', '')}.parquet"
+
+
+def _read_truth(root: Path, probe: str, day: np.datetime64, errors: list) -> pd.DataFrame | None:
+    frames = []
+    for d in (day - 1, day):
+        p = _truth_path(root, probe, d)
+        if p.is_file():
+            try:
+                frames.append(pd.read_parquet(p, columns=["time", "region"]))
+            except Exception as err:  # a truth file is optional: report, go on
+                errors.append({"file": str(p), "error": f"unreadable truth file ({err})"})
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True)
+
+
+def process_day(
+    day: str,
+    files: dict[str, list[str]],
+    out_dir: str,
+    indices: pd.DataFrame | None = None,
+    truth_root: str | None = None,
+    probe: str = "mms1",
+    mission: str = "MMS",
+) -> dict:
+    """Make and write the states of one day. Returns a summary dict (also written as
+    ``_days/YYYYMMDD.json``): ``day``, ``states``, ``files``, ``skipped``, ``status``."""
+    d = np.datetime64(day, "D")
+    lo = d.astype("datetime64[ns]") - np.timedelta64(MARGIN_S, "s")
+    hi = (d + 1).astype("datetime64[ns]")
+    errors: list[dict] = []
+    summary = {"day": str(d), "states": 0, "files": [], "skipped": errors, "status": "done"}
+    try:
+        data = {}
+        for product in ("fgm", "fpi-dis", "mec"):
+            paths = files.get(product, [])
+            data[product] = read_many(product, paths, time_range=(lo, hi), errors=errors)
+            bad = {e["file"] for e in errors}
+            summary["files"] += [str(p) for p in paths if str(p) not in bad]
+        truth = _read_truth(Path(truth_root), probe, d, errors) if truth_root else None
+        df = make_states(data["fgm"], data["fpi-dis"], d, d + 1, positions=data["mec"],
+                         indices=indices, truth=truth, mission=mission, probe=probe)
+        summary["states"] = int(len(df))
+        side = Path(out_dir) / "_days" / f"{str(d).replace('-', '')}.json"
+        side.parent.mkdir(parents=True, exist_ok=True)
+        tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(summary))
+        os.replace(tmp, side)
+        write_day(df, out_dir, d)  # last: its existence marks the day done
+    except SourceError as err:  # should not escape read_many, but never lose the run
+        errors.append({"file": err.file, "error": err.problem})
+        summary["status"] = "failed"
+    except Exception as err:
+        log.exception("day %s failed", d)
+        errors.append({"file": f"day {d}", "error": f"{type(err).__name__}: {err}"})
+        summary["status"] = "failed"
+    return summary
+
+
+def _archive_info(root: Path) -> dict:
+    p = root / "archive.json"
+    if p.is_file():
+        try:
+            return json.loads(p.read_text())
+        except (OSError, ValueError):
+            return {}
+    return {}
+
+
+def _indices_slice(indices: pd.DataFrame | None, day: np.datetime64) -> pd.DataFrame | None:
+    if indices is None:
+        return None
+    lo = pd.Timestamp(day.astype("datetime64[ns]")) - pd.Timedelta(hours=1)
+    hi = pd.Timestamp((day + 1).astype("datetime64[ns]")) + pd.Timedelta(hours=1)
+    return indices.loc[lo:hi]
+
+
+def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_skipped: list,
+                     options: dict) -> dict:
+    """Assemble ``_provenance.json`` from every day's sidecar (this run's and earlier ones)."""
+    files, skipped, states, days = set(), {}, 0, 0
+    for side in sorted((out_dir / "_days").glob("*.json")):
+        try:
+            s = json.loads(side.read_text())
+        except (OSError, ValueError):
+            continue
+        if not day_path(out_dir, s["day"]).is_file():
+            continue
+        days += 1
+        states += int(s.get("states", 0))
+        files.update(s.get("files", []))
+        for e in s.get("skipped", []):
+            skipped.setdefault(e["file"], e)
+    for e in extra_skipped:
+        skipped.setdefault(e["file"], e)
+    if catalog is not None:
+        for e in catalog.skipped:
+            skipped.setdefault(e["file"], e)
+    info = _archive_info(root)
+    prov = {
+        "synthetic": bool(info.get("synthetic", False)),
+        "archive": str(root),
+        "archive_info": info,
+        "files": sorted(files),
+        "skipped": sorted(skipped.values(), key=lambda e: e["file"]),
+        "superseded": sorted(catalog.superseded) if catalog is not None else [],
+        "days": days,
+        "states": states,
+        "options": options,
+        "code_version": __version__,
+        "written": pd.Timestamp.now("UTC").isoformat(),
+    }
+    path = out_dir / "_provenance.json"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(prov, indent=1, default=str))
+    os.replace(tmp, path)
+    return prov
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool, hook: Callable[[dict], None] | None):
+        self.total, self.enabled, self.hook = total, enabled, hook
+        self.done = self.states = 0
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="day", desc="ingest", dynamic_ncols=True)
+        self.last_log = self.t0
+
+    def update(self, summary: dict) -> None:
+        self.done += 1
+        self.states += int(summary.get("states", 0))
+        elapsed = time.perf_counter() - self.t0
+        rate = self.states / elapsed if elapsed > 0 else 0.0
+        if self.bar is not None:
+            self.bar.set_postfix(states=self.states, rate=f"{rate:.0f}/s", refresh=False)
+            self.bar.update(1)
+        elif time.perf_counter() - self.last_log > 10 or self.done == self.total:
+            log.info("ingest: %d/%d days, %d states, %.0f states/s", self.done, self.total,
+                     self.states, rate)
+            self.last_log = time.perf_counter()
+        for e in summary.get("skipped", []):
+            log.warning("skipped %s: %s", e["file"], e["error"])
+        if self.hook is not None:
+            self.hook(summary)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_local(tasks: list[tuple], scheduler: str, progress: _Progress, workers: int | None):
+    import dask
+    from dask.callbacks import Callback
+
+    keys = {}
+    delayed = []
+    for args in tasks:
+        t = dask.delayed(process_day, pure=False)(*args)
+        keys[t.key] = args[0]
+        delayed.append(t)
+
+    class _Cb(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if key in keys:
+                progress.update(result)
+
+    name = "sync" if scheduler in ("sync", "synchronous") else scheduler
+    with _Cb():
+        return list(dask.compute(*delayed, scheduler=name, num_workers=workers))
+
+
+def _run_distributed(tasks: list[tuple], scheduler, progress: _Progress):
+    from distributed import Client, as_completed
+
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    try:
+        futures = [client.submit(process_day, *args, pure=False, key=f"ingest-day-{args[0]}")
+                   for args in tasks]
+        results = []
+        try:
+            for fut in as_completed(futures):
+                res = fut.result()
+                results.append(res)
+                progress.update(res)
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return results
+    finally:
+        if own:
+            client.close()
+
+
+def ingest(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    dst: Iterable[str | Path] = (),
+    omni: Iterable[str | Path] = (),
+    *,
+    fgm_rate: str = "srvy",
+    fpi_rate: str = "fast",
+    probe: str = "mms1",
+    mission: str = "MMS",
+    scheduler=None,
+    workers: int | None = None,
+    start=None,
+    end=None,
+    progress: bool = True,
+    on_day_done: Callable[[dict], None] | None = None,
+) -> IngestReport:
+    """Ingest the archive at ``data_dir`` into the state table ``out_dir``.
+
+    ``dst``: Kyoto WDC Dst files; ``omni``: OMNI2 hourly files (solar wind, and Dst when no
+    Kyoto file is given). ``fgm_rate``/``fpi_rate``: ``srvy``/``fast`` or ``brst``.
+    ``scheduler``: None or ``"threads"`` (local Dask threads), ``"processes"``, ``"sync"``,
+    a ``dask.distributed`` scheduler address, or a ``distributed.Client``. ``start``/``end``:
+    optional day range ``[start, end)``. ``on_day_done(summary)`` is called in the driver after
+    each finished day (an exception raised there stops the run; finished days stay)."""
+    t0 = time.perf_counter()
+    root, out = Path(data_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = IngestReport(out_dir=out)
+    catalog = scan(root, probe=probe, rates={"fgm": fgm_rate, "fpi-dis": fpi_rate},
+                   start=start, end=end)
+    for e in catalog.skipped:
+        log.warning("skipped %s: %s", e["file"], e["error"])
+    index_errors: list[dict] = []
+    indices = read_indices(dst=list(dst or ()), omni=list(omni or ()), errors=index_errors)
+    for e in index_errors:
+        log.warning("skipped %s: %s", e["file"], e["error"])
+    days = catalog.days()
+    report.days_total = len(days)
+    todo = [d for d in days if not day_path(out, d).is_file()]
+    report.days_skipped = len(days) - len(todo)
+    if report.days_skipped:
+        log.info("ingest: %d of %d days already done, skipped", report.days_skipped, len(days))
+    truth_root = str(root) if (root / "truth").is_dir() else None
+    tasks = []
+    for d in todo:
+        files = {p: [str(x) for x in catalog.for_day(p, d, margin_s=MARGIN_S)]
+                 for p in ("fgm", "fpi-dis", "mec")}
+        tasks.append((str(d), files, str(out), _indices_slice(indices, d), truth_root, probe,
+                      mission))
+    options = {"fgm_rate": fgm_rate, "fpi_rate": fpi_rate, "probe": probe,
+               "dst": [str(p) for p in dst or ()], "omni": [str(p) for p in omni or ()],
+               "start": None if start is None else str(start),
+               "end": None if end is None else str(end)}
+    prog = _Progress(len(tasks), progress, on_day_done)
+    results: list[dict] = []
+    try:
+        if tasks:
+            if scheduler is None or (isinstance(scheduler, str) and scheduler in LOCAL_SCHEDULERS):
+                results = _run_local(tasks, scheduler or "threads", prog, workers)
+            else:
+                results = _run_distributed(tasks, scheduler, prog)
+    finally:
+        prog.close()
+        write_provenance(out, root, catalog, index_errors, options)
+    skipped = {e["file"]: e for e in catalog.skipped + index_errors}
+    for r in results:
+        if r["status"] == "failed":
+            report.days_failed += 1
+        else:
+            report.days_done += 1
+        report.states += r["states"]
+        for e in r["skipped"]:
+            skipped.setdefault(e["file"], e)
+    report.skipped_files = sorted(skipped.values(), key=lambda e: e["file"])
+    report.elapsed_s = time.perf_counter() - t0
+    log.info("ingest: %d days done, %d already done, %d failed, %d states in %.1f s "
+             "(%.0f states/s), %d files skipped", report.days_done, report.days_skipped,
+             report.days_failed, report.states, report.elapsed_s, report.rate,
+             len(report.skipped_files))
+    return report
