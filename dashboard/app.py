@@ -1,0 +1,185 @@
+"""The Magnetosphere Atlas dashboard: wires the filters, the store and the views.
+
+Serve it with ``atlas serve ATLAS_DIR`` (127.0.0.1 by default) or
+``panel serve dashboard/app.py --args ATLAS_DIR`` (or ``ATLAS_DIR=... panel serve ...``).
+
+Per browser session: one :class:`Filters`, one :class:`DataStore`, one set of views. Shared
+between sessions: only the read-only opened atlas, through ``pn.cache``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import holoviews as hv
+import panel as pn
+from panel.viewable import Viewer
+
+if __package__ in (None, ""):  # run as a script by `panel serve dashboard/app.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard.filters import Filters  # noqa: E402
+from dashboard.palette import ASSETS  # noqa: E402
+from dashboard.store import DataStore, StoreError, open_atlas  # noqa: E402
+from dashboard.views.controls import controls  # noqa: E402
+from dashboard.views.coverage import CoverageView  # noqa: E402
+from dashboard.views.export import ExportView  # noqa: E402
+from dashboard.views.inspector import InspectorView  # noqa: E402
+from dashboard.views.legend import LegendView, banner  # noqa: E402
+from dashboard.views.occupancy import OccupancyView  # noqa: E402
+from dashboard.views.slice import SliceView  # noqa: E402
+
+DEFAULT_ATLAS = Path(__file__).resolve().parents[1] / "data" / "atlas"
+TITLE = "Magnetosphere Atlas"
+
+
+@pn.cache(max_items=4)
+def load_atlas(atlas_dir: str):
+    """The opened atlas, shared read-only by every session of this process."""
+    return open_atlas(atlas_dir)
+
+
+def _extensions() -> None:
+    hv.extension("bokeh", logo=False)
+    pn.extension("tabulator", "vtk", raw_css=[(ASSETS / "atlas.css").read_text(encoding="utf-8")],
+                 notifications=True)
+
+
+class App(Viewer):
+    """The whole page for one session."""
+
+    def __init__(self, atlas_dir: str | Path, sync_url: bool = True, **params):
+        super().__init__(**params)
+        atlas = load_atlas(str(Path(atlas_dir).expanduser().resolve()))
+        self.store = DataStore(atlas)
+        self.filters = Filters()
+        self.filters.set_regime_count(self.store.k)
+        self.filters.set_leaf_count(self.store.n_leaves)
+        lo, hi = self.store.extent
+        self.filters.set_extent(float(lo.min()), float(hi.max()))
+        self.messages = pn.pane.Alert("", alert_type="warning", visible=False,
+                                      sizing_mode="stretch_width", css_classes=["atlas-messages"])
+        if sync_url:
+            self._sync_url()
+        kw = dict(store=self.store, filters=self.filters)
+        self.coverage = CoverageView(**kw)
+        self.slice = SliceView(**kw)
+        self.inspector = InspectorView(**kw)
+        self.occupancy = OccupancyView(**kw)
+        self.legend = LegendView(**kw)
+        self.export = ExportView(**kw)
+        self.violins = self._violins(kw)
+        self.regime3d = self._regime3d()
+        self.filters.param.watch(self._on_condition, ["mode", "show", "quiet_dst", "storm_dst",
+                                                      "target_dst", "target_ddst", "k_near"])
+
+    # --- URL -------------------------------------------------------------------------------
+
+    def _sync_url(self) -> None:
+        """Apply the URL's query (clamped, bad values refused with a message), then keep the
+        URL in step with the controls so that a view can be shared."""
+        location = pn.state.location
+        if location is None:
+            return
+        args = {k: (v[0] if isinstance(v, list) and v else v)
+                for k, v in (pn.state.session_args or {}).items()}
+        notes = self.filters.apply_query(args)
+        if notes:
+            self._warn(notes)
+        location.search = ""  # the clamped values are now the filters'; sync writes them back
+        location.sync(self.filters, Filters.URL,
+                      on_error=lambda bad: self._warn([f"URL values refused: {bad}"]))
+
+    def _warn(self, lines: list[str]) -> None:
+        self.messages.object = "\n".join(f"- {line}" for line in lines)
+        self.messages.visible = True
+
+    # --- views that need optional parts ----------------------------------------------------
+
+    def _violins(self, kw):
+        try:
+            from dashboard.views.violins import ViolinView
+
+            return ViolinView(**kw)
+        except Exception as err:  # keep the rest of the page when the model cannot sample
+            return pn.pane.Alert(f"Feature violins unavailable: {err}", alert_type="danger")
+
+    def _regime3d(self):
+        try:
+            from dashboard.views.regime3d import Regime3DView
+
+            view = Regime3DView(names=self.store.labels, colors=self.store.colors)
+            view.set_data(*self.store.voxel_data(self.filters.current()))
+            return view
+        except Exception as err:  # VTK without an off-screen GL, or E2's view not present
+            return pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
+
+    def _on_condition(self, *_):
+        if hasattr(self.regime3d, "set_data"):
+            self.regime3d.set_data(*self.store.voxel_data(self.filters.current()))
+        if self.store.warnings:
+            self._warn(self.store.warnings[-3:])
+            self.store.warnings.clear()
+
+    # --- layout ----------------------------------------------------------------------------
+
+    def main(self) -> pn.Column:
+        view3d = self.regime3d.panel() if hasattr(self.regime3d, "panel") else self.regime3d
+        tabs = pn.Tabs(
+            ("Octree slice", pn.Row(
+                pn.Column(self.slice, self.export, sizing_mode="stretch_width"),
+                pn.Column("## Cell inspector", self.inspector, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width")),
+            ("Orbital coverage", self.coverage),
+            ("3D regime map", view3d),
+            ("Feature violins", self.violins),
+            ("Quiet vs storm", self.occupancy),
+            ("Regimes", self.legend),
+            dynamic=True, sizing_mode="stretch_width", css_classes=["atlas-tabs"],
+        )
+        return pn.Column(banner(self.store), self.messages,
+                         pn.pane.HTML(self.legend.legend_html(), sizing_mode="stretch_width"),
+                         tabs, sizing_mode="stretch_width")
+
+    def template(self):
+        tmpl = pn.template.FastListTemplate(
+            title=TITLE, logo=str(ASSETS / "logo.svg"), favicon=str(ASSETS / "logo.svg"),
+            sidebar=[controls(self.filters, self.store)], main=[self.main()],
+            accent="#0072B2", sidebar_width=330, theme_toggle=False,
+        )
+        return tmpl
+
+    def __panel__(self):
+        return self.main()
+
+
+def error_page(message: str):
+    return pn.Column(f"# {TITLE}", pn.pane.Alert(f"**Cannot start the dashboard.** {message}",
+                                                 alert_type="danger", css_classes=["atlas-error"]))
+
+
+def create_app(atlas_dir: str | Path, sync_url: bool = True):
+    """A servable page for one session (the entry point for ``atlas serve``, ``panel serve``
+    and the load test). A missing or corrupt atlas gives a page that says so."""
+    _extensions()
+    try:
+        return App(atlas_dir, sync_url=sync_url).template()
+    except StoreError as err:
+        return error_page(str(err))
+
+
+def atlas_dir_from_argv(argv: list[str] | None = None) -> Path:
+    """ATLAS_DIR from ``panel serve dashboard/app.py --args ATLAS_DIR``, else $ATLAS_DIR, else
+    ``data/atlas``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        return Path(argv[0])
+    return Path(os.environ.get("ATLAS_DIR", DEFAULT_ATLAS))
+
+
+if pn.state.served:
+    create_app(atlas_dir_from_argv()).servable(title=TITLE)
+
+__all__ = ["App", "create_app", "load_atlas", "atlas_dir_from_argv"]

@@ -1,0 +1,115 @@
+"""Octree slice: the leaves cut by a plane, drawn as rectangles; click one to inspect it."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+from holoviews import dim
+
+from ..filters import SLICE_COLORS
+from ..palette import load_palette
+from ..store import NO_DATA
+from .base import REGIME_CONDITIONS, View
+from .overlays import boundary_overlay
+
+SLICE_PLOT_NAME = "atlas-slice"
+"""The Bokeh figure's name (the browser tests find the plot by it)."""
+
+_HOVER = [
+    ("leaf", "@leaf"), ("regime (dominant)", "@regime"), ("states", "@count"),
+    ("P(dominant)", "@p_dominant{0.000}"), ("P(chosen regime)", "@p_regime{0.000}"),
+    ("entropy", "@entropy{0.00} bits"), ("storm − quiet", "@diff{+0.000}"),
+]
+
+
+def _name_plot(plot, element):
+    plot.state.name = SLICE_PLOT_NAME
+
+
+class SliceView(View):
+    """Rectangles of the leaves cut by the chosen plane, coloured by the chosen quantity."""
+
+    title = "Octree slice"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        f = self.filters
+        cells = hv.DynamicMap(self._cells, streams=[hv.streams.Params(
+            f, ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS])])
+        bounds = hv.DynamicMap(self._boundaries, streams=[hv.streams.Params(
+            f, ["plane", "offset", "pdyn", "imf_bz"])])
+        marker = hv.DynamicMap(self._marker, streams=[hv.streams.Params(f, ["cell", "plane", "offset"])])
+        self._tap = hv.streams.Tap(source=cells, x=None, y=None)
+        self._tap.param.watch(self._on_tap, ["x", "y"])
+        watched = ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS]
+        self._caption = pn.pane.Markdown(
+            pn.bind(self._describe, **{p: f.param[p] for p in watched}),
+            sizing_mode="stretch_width", margin=(0, 10))
+        self._pane = pn.pane.HoloViews(cells * bounds * marker, sizing_mode="stretch_width",
+                                       min_height=480)
+
+    def _describe(self, **_) -> str:
+        f = self.filters
+        cond = f.current()
+        what = SLICE_COLORS[f.slice_color]
+        if f.slice_color in ("probability", "storm_minus_quiet"):
+            what += f" ({self.store.labels[f.regime]})"
+        return (f"**{f.plane} plane at {f.offset:+.1f} R_E** — colour: {what}; condition: "
+                f"{cond.label}. Faded cells hold fewer than {self.store.min_states} states. Click a cell to inspect it.")
+
+    def _cells(self, plane, offset, slice_color, regime, **_):
+        frame = self.store.slice_frame(self.filters)
+        frame["alpha"] = np.where(frame["few"], 0.35, 0.95)
+        xlabel, ylabel = self.axis_labels(plane)
+        vdims = ["leaf", "regime", "count", "p_dominant", "p_regime", "entropy", "diff", "value", "alpha"]
+        rects = hv.Rectangles(frame, kdims=["u0", "v0", "u1", "v1"], vdims=vdims)
+        opts = dict(
+            tools=["hover", "tap"], hover_tooltips=_HOVER, line_color="white", line_width=0.3,
+            fill_alpha="alpha", xlabel=xlabel, ylabel=ylabel, data_aspect=1,
+            responsive=True, min_height=460, framewise=True, hooks=[_name_plot],
+            clipping_colors={"NaN": load_palette()["missing"]}, nonselection_alpha=1.0,
+            title=f"{plane} slice at {offset:+.1f} R_E",
+        )
+        if slice_color == "dominant":
+            cmap = dict(zip(self.store.labels, self.store.colors, strict=False))
+            cmap[NO_DATA] = load_palette()["missing"]
+            return rects.opts(color=dim("regime").categorize(cmap, default="#cccccc"),
+                              show_legend=False, **opts)
+        clabel = {"probability": f"P({self.store.labels[regime]})", "entropy": "entropy [bits]",
+                  "count": "log10 state count",
+                  "storm_minus_quiet": f"ΔP({self.store.labels[regime]}) storm − quiet"}[slice_color]
+        if slice_color == "storm_minus_quiet":
+            m = np.nanmax(np.abs(frame["value"].to_numpy())) if frame["value"].notna().any() else 1.0
+            cmap, clim = "RdBu_r", (-max(m, 1e-3), max(m, 1e-3))
+        elif slice_color == "probability":
+            cmap, clim = "viridis", (0.0, 1.0)
+        elif slice_color == "entropy":
+            cmap, clim = "magma", (0.0, float(np.log2(self.store.k)))
+        else:
+            cmap, clim = "Blues", (0.0, max(1.0, float(np.nanmax(frame["value"])) if len(frame) else 1.0))
+        return rects.opts(color="value", cmap=cmap, clim=clim, colorbar=True,
+                          colorbar_opts={"title": clabel}, **opts)
+
+    def _boundaries(self, plane, offset, pdyn, imf_bz):
+        return boundary_overlay(plane, offset, pdyn, imf_bz).opts(
+            hv.opts.Path(show_legend=True), hv.opts.Overlay(legend_position="top_left"))
+
+    def _marker(self, cell, plane, offset):
+        if cell < 0:
+            return hv.Rectangles([]).opts(fill_alpha=0, line_alpha=0)
+        lo, hi = self.store.leaf_lo[cell], self.store.leaf_hi[cell]
+        iu, iv = ("xyz".index(plane[0].lower()), "xyz".index(plane[1].lower()))
+        return hv.Rectangles([(lo[iu], lo[iv], hi[iu], hi[iv])]).opts(
+            fill_alpha=0, line_color="black", line_width=3)
+
+    def _on_tap(self, event):
+        x, y = self._tap.x, self._tap.y
+        if x is None or y is None:
+            return
+        leaf = self.store.leaf_at(self.filters.plane, self.filters.offset, x, y)
+        if leaf >= 0:
+            self.filters.cell = leaf
+
+    def __panel__(self):
+        return pn.Column(self._caption, self._pane, sizing_mode="stretch_width")

@@ -1,0 +1,34 @@
+"""Per-regime feature violins: observed states beside samples from the generative model."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import panel as pn
+from holoviews import dim
+
+from .base import View
+
+
+class ViolinView(View):
+    """One feature by regime; for each regime the observed and the generated distribution."""
+
+    title = "Feature violins"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._pane = pn.pane.HoloViews(pn.bind(self._violins, feature=self.filters.param.feature),
+                                       sizing_mode="stretch_width", min_height=380)
+
+    def _violins(self, feature: str):
+        frame = self.store.feature_samples(feature)
+        colors = dict(zip(self.store.labels, self.store.colors, strict=False))
+        violins = hv.Violin(frame, kdims=["regime", "source"], vdims=[hv.Dimension(
+            "value", label=self.store.feature_label(feature))])
+        return violins.opts(
+            violin_fill_color=dim("regime").categorize(colors, default="#999999"),
+            violin_fill_alpha=dim("source").categorize({"observed": 0.95, "generated": 0.4}),
+            inner="quartiles", xrotation=90, responsive=True, min_height=360, xlabel="",
+            title=f"{self.store.feature_label(feature)}: observed (solid) beside generated (faded)")
+
+    def __panel__(self):
+        return self._pane
