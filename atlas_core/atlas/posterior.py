@@ -13,6 +13,8 @@ fewer than the cells: the Beta quantiles are computed once per distinct pair.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -59,19 +61,44 @@ def dirichlet_posterior(
     return p, lo, hi
 
 
+TABLE_MAX = 256
+"""Cells with fewer states than this read their interval bounds from a precomputed table."""
+
+
+@functools.lru_cache(maxsize=8)
+def _quantile_table(k: int, alpha: float, q_lo: float, q_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(TABLE_MAX, TABLE_MAX) Beta quantiles indexed [N, n_k] for n_k <= N < TABLE_MAX (read-only)."""
+    total, n_k = np.meshgrid(np.arange(TABLE_MAX), np.arange(TABLE_MAX), indexing="ij")
+    valid = n_k <= total
+    lo, hi = np.full(total.shape, np.nan), np.full(total.shape, np.nan)
+    a = n_k[valid] + alpha
+    b = total[valid] - n_k[valid] + (k - 1) * alpha
+    lo[valid], hi[valid] = beta_quantiles(a, b, q_lo, q_hi)
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
+
+
 def _marginal_quantiles(
     counts: np.ndarray, alpha: float, q_lo: float, q_hi: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Quantiles of the Beta marginals, computed once per distinct (n_k, N) pair."""
+    """Quantiles of the Beta marginals: a table lookup for small cells, and one ``betaincinv``
+    per distinct (n_k, N) pair for the rest."""
     k = counts.shape[-1]
     n_k = counts.astype(np.int64)
     total = np.broadcast_to(n_k.sum(axis=-1, keepdims=True), n_k.shape)
-    span = int(total.max(initial=0)) + 1
-    pair = (n_k * span + total).ravel()  # one integer per (n_k, N) pair
-    uniq, inverse = np.unique(pair, return_inverse=True)
-    un, ut = np.divmod(uniq, span)
-    lo, hi = beta_quantiles(un + alpha, ut - un + (k - 1) * alpha, q_lo, q_hi)
-    return lo[inverse].reshape(n_k.shape), hi[inverse].reshape(n_k.shape)
+    t_lo, t_hi = _quantile_table(k, float(alpha), float(q_lo), float(q_hi))
+    small = total < TABLE_MAX
+    lo, hi = np.empty(n_k.shape), np.empty(n_k.shape)
+    lo[small] = t_lo[total[small], n_k[small]]
+    hi[small] = t_hi[total[small], n_k[small]]
+    if not small.all():
+        big_n, big_t = n_k[~small], total[~small]
+        span = int(big_t.max()) + 1
+        uniq, inverse = np.unique(big_n * span + big_t, return_inverse=True)
+        un, ut = np.divmod(uniq, span)
+        b_lo, b_hi = beta_quantiles(un + alpha, ut - un + (k - 1) * alpha, q_lo, q_hi)
+        lo[~small], hi[~small] = b_lo[inverse.ravel()], b_hi[inverse.ravel()]
+    return lo, hi
 
 
 def beta_quantiles(

@@ -16,7 +16,7 @@ Positions are GSM, Earth radii; Dst in nT; dDst/dt in nT/h.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -42,23 +42,39 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles reported for the most likely plasma state."""
 
 
-@dataclass
 class QueryResult:
     """Regime probabilities at M positions under one condition.
 
     Attributes: ``positions`` (M, 3) GSM R_E; ``leaf`` (M,) leaf id (-1 outside the atlas);
     ``count`` (M,) states in the cell under the condition; ``p``, ``lo``, ``hi`` (M, K) posterior
     mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict.
+
+    The per-position arrays are gathered from per-cell tables on first access (a million
+    positions hit far fewer cells), so a large query costs memory only for what is read.
     """
 
-    positions: np.ndarray
-    leaf: np.ndarray
-    count: np.ndarray
-    p: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    names: list[str]
-    condition: dict = field(default_factory=dict)
+    def __init__(self, positions, leaf, names, condition, row, cell_count, cell_p, cell_lo,
+                 cell_hi):
+        self.positions, self.leaf, self.names, self.condition = positions, leaf, names, condition
+        self.row = row  # (M,) row of each position in the cell tables (last row: NaN, outside)
+        self._tables = {"count": np.append(cell_count, 0)}
+        nan_row = np.full((1, len(names)), np.nan)
+        for name, table in (("p", cell_p), ("lo", cell_lo), ("hi", cell_hi)):
+            self._tables[name] = np.concatenate([table, nan_row])
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _get(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = self._tables[name][self.row]
+        return self._cache[name]
+
+    count = property(lambda self: self._get("count"))
+    p = property(lambda self: self._get("p"))
+    lo = property(lambda self: self._get("lo"))
+    hi = property(lambda self: self._get("hi"))
+
+    def __len__(self) -> int:
+        return len(self.leaf)
 
     @property
     def dominant(self) -> np.ndarray:
@@ -283,15 +299,21 @@ class Atlas:
         """
         pos, leaf = self.locate(positions, outside)
         counts, desc = self.condition_counts(dst_range, near, k, max_distance)
-        inside = leaf >= 0
-        uniq, inv = np.unique(leaf[inside], return_inverse=True)
-        p_u, lo_u, hi_u = self.probabilities(counts[uniq])
-        m = len(leaf)
-        p, lo, hi = (np.full((m, self.k), np.nan) for _ in range(3))
-        p[inside], lo[inside], hi[inside] = p_u[inv], lo_u[inv], hi_u[inv]
-        count = np.zeros(m, dtype=np.int64)
-        count[inside] = counts[uniq].sum(axis=1)[inv]
-        return QueryResult(pos, leaf, count, p, lo, hi, self.names, desc)
+        return self.query_counts(pos, leaf, counts, desc)
+
+    def query_counts(self, pos: np.ndarray, leaf: np.ndarray, counts: np.ndarray,
+                     condition: dict) -> QueryResult:
+        """The :class:`QueryResult` of located positions given (L, K) condition counts."""
+        # the cells hit, without sorting the (possibly millions of) positions
+        hit = np.zeros(self.n_leaves + 1, dtype=bool)
+        hit[leaf] = True  # leaf -1 (outside) marks the extra last slot
+        cells = np.flatnonzero(hit[:-1])
+        slot = np.full(self.n_leaves + 1, len(cells), dtype=np.int64)
+        slot[cells] = np.arange(len(cells))
+        c = counts[cells]
+        p_u, lo_u, hi_u = self.probabilities(c)
+        return QueryResult(pos, leaf, self.names, condition, slot[leaf], c.sum(axis=1),
+                           p_u, lo_u, hi_u)
 
     def most_likely_state(self, position, dst_range=None, near=None, n: int = 4000,
                           seed: int = 0, quantiles=QUANTILES, **kw) -> PlasmaState:
