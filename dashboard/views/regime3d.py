@@ -1,0 +1,421 @@
+"""3D regime map: octree leaves as voxels coloured by regime, Earth, magnetopause, bow shock.
+
+The geometry is built by pure, vectorised functions over numpy arrays (testable without a UI):
+
+- :func:`regime_voxels` — one ``pyvista.UnstructuredGrid`` of hexahedra from the leaf bounds
+  (no per-leaf Python objects), with cell data ``regime``, ``confidence`` and ``rgb``;
+- :func:`surface_of_revolution` — a closed-at-the-nose surface ``r(theta)`` revolved about the
+  GSM x axis (the Sun-Earth line), used for the magnetopause (Shue et al. 1998) and the bow
+  shock (Jelínek et al. 2012) from :mod:`atlas_core.physics.boundaries`;
+- :func:`earth_sphere` — Earth, 1 R_E, with a day (x_GSM > 0) and a night hemisphere;
+- :func:`build_plotter` — an off-screen ``pyvista.Plotter`` holding all of the above, camera
+  reset, ready for ``pn.pane.VTK``.
+
+:class:`Regime3DView` is the Panel view: its own controls (regimes shown, minimum confidence,
+clipping plane, boundaries and their solar-wind condition) and a ``pn.pane.VTK`` that it
+refreshes. The app hands it the data with :meth:`Regime3DView.set_data`.
+
+All coordinates are GSM, in Earth radii (R_E).
+
+Rendering: off-screen through VTK's EGL window (``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``,
+set below before VTK loads unless the environment already sets it). Opacity by confidence is
+drawn as a few opacity bands (one actor per band, each cell coloured directly by its regime
+RGB) rather than per-cell alpha: actor opacity survives the vtk.js serialisation that
+``pn.pane.VTK`` uses, per-cell alpha does not reliably.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+from collections.abc import Callable, Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+import param  # noqa: E402
+import pyvista as pv  # noqa: E402
+
+VTK_HEXAHEDRON = 12
+"""VTK cell type id of a hexahedron (``vtkHexahedron``)."""
+
+# Corner order of a VTK hexahedron: the bottom face (z = lo) counter-clockwise seen from +z,
+# then the top face in the same order. Each row picks (x, y, z) from lo (0) or hi (1).
+_HEX_CORNERS = np.array(
+    [
+        [0, 0, 0],
+        [1, 0, 0],
+        [1, 1, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 0, 1],
+        [1, 1, 1],
+        [0, 1, 1],
+    ],
+    dtype=bool,
+)
+
+_AXES = {"x": 0, "y": 1, "z": 2}
+
+DEFAULT_OPACITY_BANDS = (0.0, 0.4, 0.6, 0.8, 1.01)
+"""Confidence band edges; a cell in band [e_i, e_i+1) is drawn with opacity of its band."""
+
+
+def _rgb_table(colors: Sequence | np.ndarray, k: int) -> np.ndarray:
+    """(k, 3) uint8 RGB from hex strings ``"#rrggbb"`` or floats in [0, 1] or 0..255 ints."""
+    if colors is None:
+        import matplotlib
+
+        cmap = matplotlib.colormaps["tab20"]
+        return (np.array([cmap(i % 20)[:3] for i in range(k)]) * 255).round().astype(np.uint8)
+    out = np.zeros((k, 3), dtype=np.uint8)
+    for i, c in enumerate(list(colors)[:k]):
+        if isinstance(c, str):
+            h = c.lstrip("#")
+            out[i] = [int(h[j : j + 2], 16) for j in (0, 2, 4)]
+        else:
+            c = np.asarray(c, dtype=float)[:3]
+            out[i] = np.round(c * 255 if c.max() <= 1.0 else c).astype(np.uint8)
+    if len(colors) < k:
+        raise ValueError(f"palette has {len(colors)} colours for {k} regimes")
+    return out
+
+
+def _shared_points(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique corner points and, per corner, the index of its unique point.
+
+    Octree bounds are dyadic fractions of R_E, so coordinates times 2**12 are exact integers
+    and one int64 key per point makes a fast 1D unique; anything else falls back to a
+    row-wise unique.
+    """
+    if corners.shape[0] == 0:
+        return corners, np.zeros(0, dtype=np.int64)
+    scaled = corners * 4096.0
+    q = np.round(scaled)
+    if np.array_equal(q, scaled) and np.abs(q).max() < 2**20:
+        qi = q.astype(np.int64) + 2**20
+        key = (qi[:, 0] << 42) | (qi[:, 1] << 21) | qi[:, 2]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return corners[first], inverse.ravel()
+    points, inverse = np.unique(corners, axis=0, return_inverse=True)
+    return points, inverse.ravel()
+
+
+def regime_voxels(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    regime: np.ndarray,
+    confidence: np.ndarray,
+    *,
+    colors: Sequence | None = None,
+    regimes: Sequence[int] | None = None,
+    min_confidence: float = 0.0,
+    clip: tuple[str, float, str] | None = None,
+) -> pv.UnstructuredGrid:
+    """Octree leaves as one unstructured grid of hexahedra, coloured by regime.
+
+    Parameters
+    ----------
+    lo, hi : (L, 3) float
+        Leaf bounds, GSM, R_E (``Octree.leaf_lo`` / ``leaf_hi``).
+    regime : (L,) int
+        Dominant regime id per leaf; a negative id marks an empty leaf (dropped).
+    confidence : (L,) float
+        Probability of the dominant regime, in [0, 1]; NaN marks an empty leaf (dropped).
+    colors : sequence of K colours, optional
+        The regime palette indexed by regime id (hex strings or RGB); ``tab20`` if omitted.
+    regimes : sequence of int, optional
+        Keep only leaves whose dominant regime is one of these (all if omitted).
+    min_confidence : float
+        Drop leaves whose confidence is below this.
+    clip : (axis, offset_re, side), optional
+        Keep only leaves whose centre lies on ``side`` ("below" or "above") of the plane
+        ``axis = offset_re``; whole voxels are kept so the cut face shows crisp cells.
+
+    Returns
+    -------
+    pyvista.UnstructuredGrid
+        One hexahedron per kept leaf, with cell data ``regime`` (int32), ``confidence``
+        (float32), ``rgb`` (uint8, (n, 3)) and ``leaf`` (int64, the index into the inputs).
+        Corner points are shared between cells (octree bounds are dyadic, so equal corners are
+        bit-identical), which lets VTK drop the faces between neighbouring voxels.
+    """
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    regime = np.asarray(regime)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    n = lo.shape[0]
+    if lo.shape != (n, 3) or hi.shape != (n, 3):
+        raise ValueError(f"lo and hi must be (L, 3) arrays, got {lo.shape} and {hi.shape}")
+    if regime.shape != (n,) or confidence.shape != (n,):
+        raise ValueError(
+            f"regime and confidence must be ({n},) arrays, got {regime.shape} and {confidence.shape}"
+        )
+
+    keep = (regime >= 0) & np.isfinite(confidence) & (confidence >= min_confidence)
+    if regimes is not None:
+        keep &= np.isin(regime, np.asarray(list(regimes), dtype=regime.dtype))
+    if clip is not None:
+        axis, offset, side = clip
+        if axis not in _AXES or side not in ("below", "above"):
+            raise ValueError(f"clip must be (x|y|z, offset, below|above), got {clip!r}")
+        centre = 0.5 * (lo[:, _AXES[axis]] + hi[:, _AXES[axis]])
+        keep &= centre <= offset if side == "below" else centre >= offset
+    idx = np.flatnonzero(keep)
+    m = idx.size
+    k = int(regime.max()) + 1 if n and regime.max() >= 0 else 1
+    rgb_table = _rgb_table(colors, max(k, len(colors) if colors is not None else 0))
+
+    # (m, 8, 3) corners: pick lo or hi per coordinate following the VTK corner order.
+    corners = np.where(_HEX_CORNERS[None, :, :], hi[idx, None, :], lo[idx, None, :])
+    points, inverse = _shared_points(corners.reshape(-1, 3))
+    cells = np.empty((m, 9), dtype=np.int64)
+    cells[:, 0] = 8
+    cells[:, 1:] = inverse.reshape(m, 8)
+    grid = pv.UnstructuredGrid(
+        cells.ravel(), np.full(m, VTK_HEXAHEDRON, dtype=np.uint8), points.astype(np.float32)
+    )
+    reg = regime[idx].astype(np.int32)
+    grid.cell_data["regime"] = reg
+    grid.cell_data["confidence"] = confidence[idx].astype(np.float32)
+    grid.cell_data["rgb"] = rgb_table[reg] if m else np.zeros((0, 3), dtype=np.uint8)
+    grid.cell_data["leaf"] = idx.astype(np.int64)
+    return grid
+
+
+def surface_of_revolution(
+    r_of_theta: Callable[[np.ndarray], np.ndarray],
+    *,
+    x_min_re: float = -30.0,
+    theta_max_rad: float = np.deg2rad(170.0),
+    n_theta: int = 90,
+    n_phi: int = 72,
+) -> pv.PolyData:
+    """A surface ``r(theta)`` revolved about the GSM x axis, as a structured quad mesh.
+
+    ``theta`` is the angle from the +x (sunward) axis, ``r`` in R_E. The surface runs from the
+    nose (theta = 0) tailward until theta reaches ``theta_max_rad`` or x falls below
+    ``x_min_re`` (points past that are pulled back onto the plane x = x_min_re), which is how
+    magnetopause and bow-shock models are drawn for the near-Earth region.
+    """
+    theta = np.linspace(0.0, theta_max_rad, n_theta)
+    r = np.asarray(r_of_theta(theta), dtype=float)
+    if r.shape != theta.shape:
+        raise ValueError("r_of_theta must return one radius per angle")
+    x = r * np.cos(theta)
+    rho = r * np.sin(theta)
+    finite = np.isfinite(r) & (r > 0)
+    past = x < x_min_re
+    # Cut where the curve leaves the box: keep the first point past x_min, scaled onto it.
+    if past.any():
+        first = int(np.argmax(past))
+        scale = np.ones_like(r)
+        scale[first] = x_min_re / x[first]
+        x, rho = (x * scale)[: first + 1], (rho * scale)[: first + 1]
+        finite = finite[: first + 1]
+    x, rho = x[finite], rho[finite]
+    phi = np.linspace(0.0, 2 * np.pi, n_phi)
+    xx = np.repeat(x[:, None], n_phi, axis=1)
+    yy = rho[:, None] * np.cos(phi)[None, :]
+    zz = rho[:, None] * np.sin(phi)[None, :]
+    grid = pv.StructuredGrid(xx, yy, zz)
+    return grid.extract_surface(algorithm="dataset_surface").triangulate()
+
+
+def boundary_surfaces(
+    bz_nt: float = 0.0,
+    pdyn_npa: float = 2.0,
+    *,
+    x_min_re: float = -30.0,
+) -> dict[str, pv.PolyData]:
+    """Magnetopause (Shue et al. 1998) and bow shock (Jelínek et al. 2012) surfaces.
+
+    Parameters
+    ----------
+    bz_nt : IMF Bz (GSM), nT.
+    pdyn_npa : solar-wind dynamic pressure, nPa.
+
+    Returns ``{"magnetopause": PolyData, "bow_shock": PolyData}`` in GSM R_E, both
+    surfaces of revolution about the x axis (the models are axisymmetric).
+    """
+    from atlas_core.physics.boundaries import bow_shock_jelinek2012, magnetopause_shue1998
+
+    return {
+        "magnetopause": surface_of_revolution(
+            lambda th: magnetopause_shue1998(th, bz_nt, pdyn_npa),
+            x_min_re=x_min_re,
+            theta_max_rad=np.deg2rad(160.0),
+        ),
+        "bow_shock": surface_of_revolution(
+            lambda th: bow_shock_jelinek2012(th, pdyn_npa),
+            x_min_re=x_min_re,
+            theta_max_rad=np.deg2rad(150.0),
+        ),
+    }
+
+
+def earth_sphere(radius_re: float = 1.0, *, day_night: bool = True) -> pv.PolyData:
+    """Earth as a sphere of ``radius_re`` R_E; cell data ``day`` is 1 where x_GSM > 0 (sunlit)."""
+    sphere = pv.Sphere(radius=radius_re, theta_resolution=48, phi_resolution=24)
+    if day_night:
+        sphere.cell_data["day"] = (sphere.cell_centers().points[:, 0] > 0).astype(np.uint8)
+    return sphere
+
+
+def _clip_surface(mesh: pv.PolyData, clip: tuple[str, float, str] | None) -> pv.PolyData:
+    if clip is None or mesh.n_points == 0:
+        return mesh
+    axis, offset, side = clip
+    normal = [0.0, 0.0, 0.0]
+    normal[_AXES[axis]] = 1.0
+    origin = [0.0, 0.0, 0.0]
+    origin[_AXES[axis]] = float(offset)
+    # pyvista's clip keeps the side the normal points away from unless invert=False.
+    return mesh.clip(normal=normal, origin=origin, invert=(side == "below"))
+
+
+def build_plotter(
+    voxels: pv.UnstructuredGrid,
+    *,
+    boundaries: dict[str, pv.PolyData] | None = None,
+    clip: tuple[str, float, str] | None = None,
+    earth: bool = True,
+    opacity_bands: Sequence[float] = DEFAULT_OPACITY_BANDS,
+    window_size: tuple[int, int] = (700, 500),
+) -> pv.Plotter:
+    """An off-screen plotter with the voxels, Earth and the boundary surfaces, camera reset.
+
+    Voxels are split into confidence bands (``opacity_bands`` edges); each band is one actor
+    whose opacity is the band's upper edge (capped at 1), so confident cells are opaque and
+    uncertain ones see-through. Boundary surfaces are clipped by the same plane as the voxels.
+    """
+    plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
+    plotter.set_background("white")
+    conf = np.asarray(voxels.cell_data["confidence"]) if voxels.n_cells else np.zeros(0)
+    edges = np.asarray(opacity_bands, dtype=float)
+    for i in range(len(edges) - 1):
+        sel = np.flatnonzero((conf >= edges[i]) & (conf < edges[i + 1]))
+        if sel.size == 0:
+            continue
+        band = voxels.extract_cells(sel)
+        plotter.add_mesh(
+            band,
+            scalars="rgb",
+            rgb=True,
+            opacity=float(min(1.0, max(0.15, edges[i + 1]))),
+            show_edges=False,
+            name=f"voxels_{i}",
+        )
+    if earth:
+        sphere = earth_sphere()
+        plotter.add_mesh(
+            sphere,
+            scalars="day",
+            cmap=["#1f2a44", "#f4d35e"],
+            clim=[0, 1],
+            show_scalar_bar=False,
+            name="earth",
+        )
+    styles = {"magnetopause": ("#333333", 0.25), "bow_shock": ("#7a7a7a", 0.15)}
+    for name, mesh in (boundaries or {}).items():
+        color, opacity = styles.get(name, ("#555555", 0.2))
+        plotter.add_mesh(
+            _clip_surface(mesh, clip), color=color, opacity=opacity, name=name, smooth_shading=True
+        )
+    plotter.add_axes()
+    plotter.reset_camera()
+    return plotter
+
+
+class Regime3DView(param.Parameterized):
+    """The 3D regime map view: controls plus a ``pn.pane.VTK`` rebuilt when they change.
+
+    Wire it from the app: ``view = Regime3DView(names=..., colors=...)``;
+    ``view.set_data(lo, hi, regime, confidence)`` whenever the condition changes (the dominant
+    regime and its probability per leaf); put ``view.panel()`` in the layout.
+    """
+
+    regimes = param.ListSelector(default=[], objects=[], doc="regime ids shown (all if empty)")
+    min_confidence = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.05)
+    clip_axis = param.Selector(default="none", objects=["none", "x", "y", "z"])
+    clip_offset_re = param.Number(default=0.0, bounds=(-30.0, 30.0), step=0.5)
+    clip_side = param.Selector(default="below", objects=["below", "above"])
+    show_boundaries = param.Boolean(default=True)
+    bz_nt = param.Number(default=0.0, bounds=(-30.0, 30.0), step=1.0, doc="IMF Bz, nT")
+    pdyn_npa = param.Number(default=2.0, bounds=(0.1, 30.0), step=0.1, doc="Pdyn, nPa")
+
+    def __init__(self, names: Sequence[str] = (), colors: Sequence | None = None, **params):
+        super().__init__(**params)
+        self.names = list(names)
+        self.colors = colors
+        self.param.regimes.objects = list(range(len(self.names)))
+        self._data: tuple[np.ndarray, ...] | None = None
+        self._pane = None
+
+    def set_data(self, lo, hi, regime, confidence) -> None:
+        """New leaf bounds (R_E), dominant regime ids and their probabilities; redraws."""
+        self._data = (np.asarray(lo), np.asarray(hi), np.asarray(regime), np.asarray(confidence))
+        self._refresh()
+
+    def _clip(self) -> tuple[str, float, str] | None:
+        if self.clip_axis == "none":
+            return None
+        return (self.clip_axis, float(self.clip_offset_re), self.clip_side)
+
+    def plotter(self) -> pv.Plotter:
+        """The plotter for the current data and controls (empty scene without data)."""
+        if self._data is None:
+            voxels = regime_voxels(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, int), np.zeros(0))
+        else:
+            voxels = regime_voxels(
+                *self._data,
+                colors=self.colors,
+                regimes=self.regimes or None,
+                min_confidence=self.min_confidence,
+                clip=self._clip(),
+            )
+        bounds = None
+        if self.show_boundaries:
+            bounds = boundary_surfaces(self.bz_nt, self.pdyn_npa)
+        return build_plotter(voxels, boundaries=bounds, clip=self._clip())
+
+    @param.depends(
+        "regimes", "min_confidence", "clip_axis", "clip_offset_re", "clip_side",
+        "show_boundaries", "bz_nt", "pdyn_npa", watch=True,
+    )
+    def _refresh(self) -> None:
+        if self._pane is None:
+            return
+        plotter = self.plotter()
+        self._pane.object = plotter.ren_win
+
+    def controls(self):
+        import panel as pn
+
+        return pn.Param(
+            self.param,
+            widgets={
+                "regimes": {
+                    "type": pn.widgets.MultiChoice,
+                    "options": {
+                        f"{i}: {n}": i for i, n in enumerate(self.names)
+                    },
+                },
+                "min_confidence": pn.widgets.FloatSlider,
+                "clip_offset_re": pn.widgets.FloatSlider,
+                "bz_nt": pn.widgets.FloatSlider,
+                "pdyn_npa": pn.widgets.FloatSlider,
+            },
+            show_name=False,
+        )
+
+    def panel(self):
+        """The view: controls beside the VTK pane (created once; its object is replaced)."""
+        import panel as pn
+
+        if self._pane is None:
+            self._pane = pn.pane.VTK(
+                self.plotter().ren_win, sizing_mode="stretch_both", min_height=450,
+                orientation_widget=True, enable_keybindings=True,
+            )
+        return pn.Row(self.controls(), self._pane, sizing_mode="stretch_both")

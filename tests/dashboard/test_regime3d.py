@@ -1,0 +1,143 @@
+"""The 3D regime map's geometry: voxels from leaf bounds, surfaces, Earth, the plotter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.views.regime3d import (
+    build_plotter,
+    earth_sphere,
+    regime_voxels,
+    surface_of_revolution,
+)
+
+
+def _grid_leaves(n=4, size=2.0):
+    """An n^3 block of cubes of edge ``size`` R_E starting at -n*size/2 on every axis."""
+    idx = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    lo = idx * size - n * size / 2
+    return lo.astype(float), (lo + size).astype(float)
+
+
+def test_voxels_one_hexahedron_per_leaf_with_the_leaf_bounds_and_volume():
+    lo = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [-4.0, -1.0, 0.5]])
+    hi = np.array([[2.0, 2.0, 2.0], [4.0, 2.0, 2.0], [-3.5, -0.5, 1.0]])
+    grid = regime_voxels(lo, hi, np.array([0, 1, 2]), np.array([0.9, 0.5, 0.7]))
+    assert grid.n_cells == 3
+    assert set(np.unique(grid.celltypes)) == {12}  # VTK_HEXAHEDRON
+    vol = grid.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"]
+    np.testing.assert_allclose(vol, [8.0, 8.0, 0.125], rtol=1e-6)
+    for i in range(3):
+        b = grid.extract_cells([i]).bounds
+        np.testing.assert_allclose([b[0], b[2], b[4]], lo[i])
+        np.testing.assert_allclose([b[1], b[3], b[5]], hi[i])
+    # The two face-sharing cubes share their 4 face corners: 8 + 4 + 8 points.
+    assert grid.n_points == 20
+    np.testing.assert_array_equal(grid.cell_data["leaf"], [0, 1, 2])
+
+
+def test_voxels_colour_by_palette_and_drop_empty_filtered_and_uncertain_leaves():
+    lo, hi = _grid_leaves(3)
+    n = len(lo)
+    regime = np.arange(n) % 3
+    regime[0] = -1  # empty leaf
+    conf = np.linspace(0.0, 1.0, n)
+    conf[1] = np.nan
+    palette = ["#ff0000", "#00ff00", "#0000ff"]
+    grid = regime_voxels(lo, hi, regime, conf, colors=palette)
+    assert grid.n_cells == n - 2
+    rgb = np.asarray(grid.cell_data["rgb"])
+    expected = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]])[grid.cell_data["regime"]]
+    np.testing.assert_array_equal(rgb, expected)
+
+    only = regime_voxels(lo, hi, regime, conf, colors=palette, regimes=[2])
+    assert only.n_cells == np.sum((regime == 2) & np.isfinite(conf))
+    assert set(only.cell_data["regime"]) == {2}
+
+    sure = regime_voxels(lo, hi, regime, conf, colors=palette, min_confidence=0.5)
+    assert np.all(sure.cell_data["confidence"] >= 0.5)
+    assert sure.n_cells == np.sum((conf >= 0.5) & (regime >= 0))
+
+
+def test_voxels_clip_keeps_whole_cells_on_the_chosen_side():
+    lo, hi = _grid_leaves(4)  # x from -4 to 4 in 2 R_E cells
+    regime = np.zeros(len(lo), int)
+    conf = np.ones(len(lo))
+    below = regime_voxels(lo, hi, regime, conf, clip=("x", 0.0, "below"))
+    above = regime_voxels(lo, hi, regime, conf, clip=("x", 0.0, "above"))
+    assert below.n_cells == above.n_cells == len(lo) // 2
+    assert below.bounds[1] == pytest.approx(0.0) and below.bounds[0] == pytest.approx(-4.0)
+    assert above.bounds[0] == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        regime_voxels(lo, hi, regime, conf, clip=("w", 0.0, "below"))
+
+
+def test_voxels_reject_mismatched_shapes():
+    with pytest.raises(ValueError, match="regime and confidence"):
+        regime_voxels(np.zeros((2, 3)), np.ones((2, 3)), np.zeros(3, int), np.ones(2))
+
+
+def test_voxels_with_irregular_bounds_fall_back_to_rowwise_unique():
+    lo = np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.3]])
+    hi = np.array([[0.3, 0.5, 0.6], [0.5, 0.5, 0.6]])
+    grid = regime_voxels(lo, hi, np.array([0, 0]), np.array([1.0, 1.0]))
+    assert grid.n_cells == 2 and grid.n_points == 12
+
+
+def test_surface_of_revolution_of_a_constant_radius_is_a_sphere_cut_at_x_min():
+    surf = surface_of_revolution(lambda th: np.full_like(th, 5.0), x_min_re=-3.0)
+    r = np.linalg.norm(surf.points, axis=1)
+    on_sphere = surf.points[:, 0] > -3.0 + 1e-6
+    np.testing.assert_allclose(r[on_sphere], 5.0, rtol=1e-5)
+    assert surf.points[:, 0].min() == pytest.approx(-3.0, abs=1e-5)
+    assert surf.points[:, 0].max() == pytest.approx(5.0, rel=1e-5)
+
+
+def test_boundary_surfaces_noses_match_the_published_standoff_distances():
+    pytest.importorskip("atlas_core.physics.boundaries")
+    from dashboard.views.regime3d import boundary_surfaces
+
+    surfs = boundary_surfaces(bz_nt=0.0, pdyn_npa=2.0)
+    # Shue et al. (1998) eq. 12 at Bz = 0, Dp = 2 nPa.
+    r0_mp = (10.22 + 1.29 * np.tanh(0.184 * 8.14)) * 2.0 ** (-1 / 6.6)
+    # Jelínek et al. (2012): R0 / (cos 0 + 1) with R0 = 2 * 15.02 Dp^(-1/6.55).
+    r0_bs = 15.02 * 2.0 ** (-1 / 6.55)
+    assert surfs["magnetopause"].points[:, 0].max() == pytest.approx(r0_mp, rel=1e-3)
+    assert surfs["bow_shock"].points[:, 0].max() == pytest.approx(r0_bs, rel=1e-3)
+    # The bow shock lies outside the magnetopause at the flanks (x = 0 terminator plane).
+    for name in surfs:
+        assert surfs[name].n_cells > 0
+
+
+def test_earth_day_side_faces_the_sun():
+    earth = earth_sphere()
+    centres = earth.cell_centers().points
+    day = np.asarray(earth.cell_data["day"], bool)
+    assert np.all(centres[day, 0] > 0) and np.all(centres[~day, 0] <= 0)
+    np.testing.assert_allclose(np.linalg.norm(earth.points, axis=1), 1.0, rtol=1e-6)
+
+
+def test_plotter_renders_offscreen_with_confidence_bands_and_serialises_for_panel():
+    lo, hi = _grid_leaves(6)
+    rng = np.random.default_rng(1)
+    regime = rng.integers(0, 4, len(lo))
+    conf = rng.uniform(0.0, 1.0, len(lo))
+    voxels = regime_voxels(lo, hi, regime, conf, colors=["#e41a1c", "#377eb8", "#4daf4a", "#984ea3"])
+    boundaries = {"magnetopause": surface_of_revolution(lambda th: 10.0 * (2 / (1 + np.cos(th))) ** 0.6)}
+    plotter = build_plotter(voxels, boundaries=boundaries, clip=("z", 0.0, "below"))
+    names = set(plotter.actors)
+    assert {"earth", "magnetopause"} <= names
+    bands = [n for n in names if n.startswith("voxels_")]
+    assert len(bands) == 4  # conf spans all four default bands
+    opac = sorted(plotter.actors[n].prop.opacity for n in bands)
+    assert opac[0] < opac[-1] == pytest.approx(1.0)
+    img = plotter.screenshot(return_img=True)
+    assert img.shape[2] == 3 and len(np.unique(img.reshape(-1, 3), axis=0)) > 10
+
+    import panel as pn
+    from bokeh.document import Document
+
+    pane = pn.pane.VTK(plotter.ren_win)
+    model = pane.get_root(Document())
+    assert len(model.arrays) > 0

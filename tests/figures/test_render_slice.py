@@ -1,0 +1,122 @@
+"""render_slice and `atlas export` on a real (small) atlas: numbers, captions, files."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from atlas_core.cli import main
+from atlas_core.figures import COLORS, render_slice, slice_figure_data
+
+
+def _expected_counts(atlas, leaves, dst_min=None, dst_max=None):
+    """Counts per (slice leaf, regime) straight from the atlas' state table."""
+    st = atlas.states
+    sel = np.ones(len(st), bool)
+    if dst_min is not None:
+        sel &= st["dst"].to_numpy() >= dst_min
+    if dst_max is not None:
+        sel &= st["dst"].to_numpy() <= dst_max
+    leaf, code = st["leaf"].to_numpy()[sel], st["code"].to_numpy()[sel]
+    full = np.zeros((atlas.n_leaves, atlas.k), int)
+    np.add.at(full, (leaf, code), 1)
+    return full[leaves]
+
+
+def test_slice_cells_are_the_leaves_cut_by_the_plane_with_their_counts(toy_atlas):
+    d = slice_figure_data(toy_atlas, "XZ", 1.0, "count", "quiet")
+    tree = toy_atlas.octree
+    leaves = tree.slice("y", 1.0)
+    lo, hi = tree.leaf_lo[leaves], tree.leaf_hi[leaves]
+    assert np.all((lo[:, 1] <= 1.0) & (hi[:, 1] > 1.0))
+    np.testing.assert_array_equal(d.u_lo, lo[:, 0])
+    np.testing.assert_array_equal(d.v_hi, hi[:, 2])
+    expected = _expected_counts(toy_atlas, leaves, -20, 20).sum(1).astype(float)
+    expected[expected == 0] = np.nan
+    np.testing.assert_array_equal(d.values, expected)
+    assert "quiet, |Dst| ≤ 20 nT" in d.caption and "synthetic" in d.caption
+
+
+def test_dominant_regime_and_probability_follow_the_state_counts(toy_atlas):
+    d = slice_figure_data(toy_atlas, "xy", 0.0, "dominant", "-60:0")
+    leaves = toy_atlas.octree.slice("z", 0.0)
+    counts = _expected_counts(toy_atlas, leaves, -60, 0)
+    filled = counts.sum(1) > 0
+    assert filled.sum() > 10
+    # Dirichlet posterior with a symmetric prior keeps the order of the counts: argmax agrees
+    # wherever the top count is unique.
+    top2 = np.sort(counts, axis=1)[:, -2:]
+    unique_top = filled & (top2[:, 1] > top2[:, 0])
+    np.testing.assert_array_equal(d.values[unique_top], counts[unique_top].argmax(1))
+    assert np.all(np.isnan(d.values[~filled]))
+    assert "-60 ≤ Dst ≤ 0 nT" in d.caption
+
+    p = slice_figure_data(toy_atlas, "xy", 0.0, "probability", "-60:0", regime=1).values
+    a = toy_atlas.alpha
+    expect = (counts[:, 1] + a) / (counts.sum(1) + toy_atlas.k * a)
+    np.testing.assert_allclose(p[filled], expect[filled])
+
+    e = slice_figure_data(toy_atlas, "xy", 0.0, "entropy", "-60:0").values
+    assert np.all((e[filled] >= 0) & (e[filled] <= np.log2(toy_atlas.k) + 1e-9))
+
+
+def test_storm_minus_quiet_is_the_difference_of_the_two_posteriors(toy_atlas):
+    d = slice_figure_data(toy_atlas, "xy", 0.0, "storm_minus_quiet", regime=0)
+    leaves = toy_atlas.octree.slice("z", 0.0)
+    nq = _expected_counts(toy_atlas, leaves, -20, 20)
+    ns = _expected_counts(toy_atlas, leaves, None, -50)
+    both = (nq.sum(1) > 0) & (ns.sum(1) > 0)
+    a, k = toy_atlas.alpha, toy_atlas.k
+    diff = (ns[:, 0] + a) / (ns.sum(1) + k * a) - (nq[:, 0] + a) / (nq.sum(1) + k * a)
+    np.testing.assert_allclose(d.values[both], diff[both])
+    assert np.all(np.isnan(d.values[~both]))
+    assert "storm (Dst ≤ -50 nT) minus quiet (|Dst| ≤ 20 nT)" in d.caption
+
+
+@pytest.mark.parametrize("color", list(COLORS))
+def test_every_colouring_renders_an_svg_with_its_caption(toy_atlas, color):
+    blob = render_slice(toy_atlas, "xy", 0.0, color, "quiet", "svg", regime=1)
+    root = ET.fromstring(blob)
+    texts = " ".join("".join(el.itertext()) for el in root.iter() if el.tag.endswith("text"))
+    assert "XY slice at z_GSM = 0 R_E" in texts
+    assert "synthetic" in texts
+    assert ("|Dst| ≤ 20 nT" in texts)
+
+
+def test_bad_requests_raise_clear_errors(toy_atlas):
+    with pytest.raises(ValueError, match="plane"):
+        render_slice(toy_atlas, "xw", 0.0, "dominant", None, "png")
+    with pytest.raises(ValueError, match="color"):
+        render_slice(toy_atlas, "xy", 0.0, "rainbow", None, "png")
+    with pytest.raises(ValueError, match="regime"):
+        render_slice(toy_atlas, "xy", 0.0, "probability", None, "png", regime=99)
+    with pytest.raises(ValueError, match="no state"):
+        render_slice(toy_atlas, "xy", 0.0, "dominant", "-900:-800", "png")
+
+
+def test_cli_export_writes_each_format(toy_atlas_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "figs" / "slice.pdf"
+    assert main(["export", str(toy_atlas_dir), "--plane", "xy", "--offset", "0", "--color",
+                 "dominant", "--format", "pdf", "--condition", "storm", "--out", str(out)]) == 0
+    blob = out.read_bytes()
+    assert blob.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page[^s]", blob)) == 1
+    assert not list(out.parent.glob(".*.tmp"))
+    # default name: sanitised, from the options, in the current folder; format from --format
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(toy_atlas_dir), "--plane", "yz", "--offset", "-2.5", "--color",
+                 "entropy", "--format", "png", "--condition=-100:-30"]) == 0
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == ["atlas_yz_x-2.5_entropy_-100leDstle-30nT.png"]
+    assert (tmp_path / made[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_export_reports_bad_input_without_a_traceback(toy_atlas_dir, tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "no atlas directory" in capsys.readouterr().err
+    assert main(["export", str(toy_atlas_dir), "--condition", "stormy",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "stormy" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
