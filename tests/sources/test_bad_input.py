@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from mms_testfiles import fpi_name, write_fgm, write_fpi
 
 from atlas_core.pipeline import ingest
 from atlas_core.sources.cdf import SourceError
@@ -16,8 +17,6 @@ from atlas_core.sources.indices import read_dst_wdc, read_omni2
 from atlas_core.sources.layout import scan, sdc_relpath
 from atlas_core.sources.mms import read_fgm, read_fpi_dis
 from atlas_core.states import read_states
-
-from mms_testfiles import fpi_name, write_fgm, write_fpi
 
 T0 = np.datetime64("2015-10-20T10:00", "ns")
 

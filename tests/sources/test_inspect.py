@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from mms_testfiles import write_fpi
 
 from atlas_core.cli import main
-from mms_testfiles import write_fpi
 
 KEYS = {"file", "product", "start", "end", "records", "valid_fraction", "medians"}
 

@@ -6,7 +6,6 @@ import shutil
 
 import cdflib
 import numpy as np
-import pytest
 
 from atlas_core.sources.indices import read_dst_wdc, read_indices
 from atlas_core.sources.layout import scan, sdc_relpath
