@@ -1,0 +1,205 @@
+"""The VQ-VAE that learns plasma regimes: the whole model in one file, with its config.
+
+After Markidis, Ekelund & Pennati, "A Generative Atlas of the Magnetosphere" (ICCS 2026) and
+van den Oord et al., "Neural Discrete Representation Learning" (2017). A standardised state
+``x`` (d = 14, see ``atlas_core.features``) goes through
+
+    encoder MLP -> z_e (latent_dim) -> nearest of K codebook vectors e_k -> decoder MLP
+    -> (mean, log-variance) of a diagonal Gaussian over the d standardised features.
+
+The decoder sees only the code vector, so each regime k *is* a distribution
+``p(x | k) = N(mean_k, diag(exp(logvar_k)))`` in the standardised feature space (a log-normal in
+physical units for the log-scaled features): the model is generative, every regime can be
+sampled, and ``log p(x | k)`` is an anomaly score.
+
+What the VQ literature learned, used here:
+- k-means initialisation of the codebook on encoder outputs after a short warm-up
+  (the training loop in ``atlas_core.regimes`` calls :meth:`VQVAE.init_codebook`);
+- EMA codebook updates (van den Oord 2017, appendix; Razavi et al. 2019) instead of a codebook
+  loss, with Laplace smoothing of the counts;
+- dead-code restart: a code whose EMA count falls below ``dead_threshold`` is moved onto a
+  random encoder output of the current batch (Dhariwal et al., Jukebox, 2020);
+- commitment loss ``beta * ||z_e - sg(e)||^2`` and the straight-through gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ARCHITECTURE_FIELDS = ("n_features", "k", "latent_dim", "hidden", "n_layers")
+"""Config fields that fix the shapes of the weights: a checkpoint must agree on all of them."""
+
+
+@dataclass
+class RegimeConfig:
+    """Model shape and training settings (JSON-serialisable; saved as ``config.json``)."""
+
+    # model
+    n_features: int = 14
+    k: int = 12  # codebook size = number of regimes
+    latent_dim: int = 8
+    hidden: int = 64
+    n_layers: int = 2  # hidden layers in encoder and decoder each
+    beta: float = 0.25  # commitment weight
+    ema_decay: float = 0.99
+    dead_threshold: float = 1.0  # EMA count (states per batch) under which a code restarts
+    min_logvar: float = -7.0  # decoder variance floor (standardised units)
+    max_logvar: float = 3.0
+    # training
+    batch_size: int = 2048
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    max_epochs: int = 25
+    warmup_epochs: int = 1  # plain autoencoder epochs before the k-means codebook init
+    patience: int = 3  # early stopping on the held-out loss
+    min_delta: float = 1e-3  # held-out improvement that counts (nats per state)
+    val_fraction: float = 0.1  # held-out share of days
+    kmeans_samples: int = 50_000
+    octree_weighting: bool = True  # sample states with weight 1 / (states in their leaf)
+    seed: int = 0
+    num_threads: int = 2
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RegimeConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"config: unknown fields {unknown}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def config_mismatch(a: dict, b: dict, keys=ARCHITECTURE_FIELDS) -> list[str]:
+    """Human-readable differences between two config dicts on ``keys``."""
+    return [f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
+
+
+def _mlp(n_in: int, hidden: int, n_layers: int, n_out: int) -> nn.Sequential:
+    layers, width = [], n_in
+    for _ in range(n_layers):
+        layers += [nn.Linear(width, hidden), nn.GELU()]
+        width = hidden
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class EMACodebook(nn.Module):
+    """K code vectors updated as exponential moving averages of their assigned encodings."""
+
+    def __init__(self, k: int, dim: int, decay: float, dead_threshold: float):
+        super().__init__()
+        self.decay, self.dead_threshold = decay, dead_threshold
+        self.register_buffer("embed", torch.randn(k, dim) * 0.1)
+        self.register_buffer("ema_count", torch.ones(k))
+        self.register_buffer("ema_sum", self.embed.clone())
+
+    def distances(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, K) squared Euclidean distances."""
+        return (z.pow(2).sum(1, keepdim=True) - 2 * z @ self.embed.T
+                + self.embed.pow(2).sum(1)[None]).clamp_min(0)
+
+    def nearest(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d2 = self.distances(z)
+        d2min, codes = d2.min(dim=1)
+        return codes, d2min.sqrt()
+
+    @torch.no_grad()
+    def set(self, vectors: torch.Tensor) -> None:
+        self.embed.copy_(vectors)
+        self.ema_sum.copy_(vectors)
+        self.ema_count.fill_(1.0)
+
+    @torch.no_grad()
+    def update(self, z: torch.Tensor, codes: torch.Tensor,
+               generator: torch.Generator | None = None) -> int:
+        """One EMA step from a batch; then restart dead codes. Returns the number restarted."""
+        k = self.embed.shape[0]
+        onehot = F.one_hot(codes, k).type_as(z)
+        self.ema_count.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(onehot.T @ z, alpha=1 - self.decay)
+        n = self.ema_count.sum()
+        count = (self.ema_count + 1e-5) / (n + k * 1e-5) * n  # Laplace smoothing
+        self.embed.copy_(self.ema_sum / count[:, None])
+        dead = torch.nonzero(self.ema_count < self.dead_threshold).flatten()
+        if len(dead):
+            pick = torch.randint(len(z), (len(dead),), generator=generator,
+                                 device="cpu").to(z.device)
+            self.embed[dead] = z[pick]
+            self.ema_sum[dead] = z[pick]
+            self.ema_count[dead] = 1.0
+        return len(dead)
+
+
+class VQVAE(nn.Module):
+    """Encoder -> EMA vector quantiser -> Gaussian decoder. See the module docstring."""
+
+    def __init__(self, config: RegimeConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder = _mlp(c.n_features, c.hidden, c.n_layers, c.latent_dim)
+        self.codebook = EMACodebook(c.k, c.latent_dim, c.ema_decay, c.dead_threshold)
+        self.decoder = _mlp(c.latent_dim, c.hidden, c.n_layers, 2 * c.n_features)
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent -> (mean, logvar) of the diagonal Gaussian, standardised feature space."""
+        out = self.decoder(z)
+        mean, raw = out.chunk(2, dim=-1)
+        lo, hi = self.config.min_logvar, self.config.max_logvar
+        logvar = lo + (hi - lo) * torch.sigmoid(raw)  # bounded, smooth
+        return mean, logvar
+
+    def forward(self, x: torch.Tensor, quantise: bool = True) -> dict[str, torch.Tensor]:
+        z_e = self.encoder(x)
+        codes, dist = self.codebook.nearest(z_e)
+        if quantise:
+            z_q = self.codebook.embed[codes]
+            z_st = z_e + (z_q - z_e).detach()  # straight-through gradient
+            commit = (z_e - z_q.detach()).pow(2).sum(1)
+        else:  # warm-up: a plain autoencoder
+            z_st, commit = z_e, torch.zeros(len(x), device=x.device)
+        mean, logvar = self.decode(z_st)
+        return {"z_e": z_e, "codes": codes, "dist": dist, "mean": mean, "logvar": logvar,
+                "nll": gaussian_nll(x, mean, logvar), "commit": commit,
+                "sq_err": (x - mean).pow(2).mean(1)}
+
+    def loss(self, out: dict[str, torch.Tensor], weight: torch.Tensor | None = None):
+        per_state = out["nll"] + self.config.beta * out["commit"]
+        if weight is None:
+            return per_state.mean()
+        return (per_state * weight).sum() / weight.sum()
+
+    @torch.no_grad()
+    def init_codebook(self, z_e: torch.Tensor, seed: int) -> None:
+        """k-means (k-means++ start, several restarts) on encoder outputs -> codebook."""
+        from sklearn.cluster import KMeans
+
+        km = KMeans(self.config.k, n_init=4, random_state=seed).fit(z_e.cpu().numpy())
+        self.codebook.set(torch.as_tensor(km.cluster_centers_, dtype=z_e.dtype,
+                                          device=self.codebook.embed.device))
+
+    @torch.no_grad()
+    def regime_gaussians(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(K, d) mean and log-variance of ``p(x | k)`` in the standardised space."""
+        return self.decode(self.codebook.embed)
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(N,) negative log-density of x under the diagonal Gaussians, nats."""
+    return 0.5 * (logvar + (x - mean).pow(2) * torch.exp(-logvar) + math.log(2 * math.pi)).sum(-1)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("config: device 'cuda' requested but CUDA is not available")
+    return torch.device(name)
