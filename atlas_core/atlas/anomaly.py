@@ -42,3 +42,41 @@ def percentile_of(scores: np.ndarray, quantiles: np.ndarray, percentiles: np.nda
     scores = np.asarray(scores, dtype=np.float64)
     out = np.interp(scores, quantiles, percentiles, left=0.0, right=100.0)
     return np.where(np.isfinite(scores), out, np.nan)
+
+
+def place_surprise(log_lik: np.ndarray, p_cell: np.ndarray, p_global: np.ndarray) -> np.ndarray:
+    """How much less likely a state is *here* than anywhere, nats:
+
+        surprise(x) = -log sum_k p_cell,k p(x | k) + log sum_k p_global,k p(x | k)
+
+    the negative pointwise mutual information between the state and its cell. It cancels what
+    makes a state unusual everywhere (rare feature values) and keeps what makes it unusual for
+    its place (a magnetosheath state in the lobe): positive when the cell's regimes explain the
+    state worse than the regime mix of the whole atlas does.
+    """
+    return mixture_nll(log_lik, p_cell) - mixture_nll(log_lik, p_global)
+
+
+def activity_index(dst: np.ndarray | None, labels_of, activity: list[str]) -> np.ndarray:
+    """Index into the atlas' ``activity`` dim of each state: its Dst bin, or 0 ("all") when
+    Dst is unknown or ``dst`` is None. ``labels_of`` maps Dst values to bin names."""
+    if dst is None:
+        return np.zeros(0, dtype=np.int64)
+    labels = labels_of(np.asarray(dst, dtype=np.float64))
+    act = np.zeros(len(labels), dtype=np.int64)
+    for a, name in enumerate(activity):
+        if a:
+            act[labels == name] = a
+    return act
+
+
+def score_states(log_lik: np.ndarray, leaf: np.ndarray, act: np.ndarray, p_table: np.ndarray,
+                 p_global: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anomaly score and place surprise (nats) of states inside the atlas.
+
+    ``log_lik`` (N, K); ``leaf`` (N,) leaf ids (all >= 0); ``act`` (N,) activity index;
+    ``p_table`` (L, A, K) cell regime probabilities; ``p_global`` (A, K) the whole atlas' mix.
+    """
+    p_cell = p_table[leaf, act]
+    score = mixture_nll(log_lik, p_cell)
+    return score, score - mixture_nll(log_lik, p_global[act])

@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas_core.atlas.anomaly import mixture_nll
+from atlas_core.atlas.anomaly import activity_index, score_states
 from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
 from atlas_core.atlas.dataset import (
     DEFAULT_MIN_COUNT,
+    add_anomaly_quantiles,
     build_dataset,
+    global_mix,
     save_dataset,
 )
 from atlas_core.atlas.errors import AtlasError
@@ -160,12 +162,6 @@ def build_atlas(
     leaf = tree.leaf_of_state
     index = OccupancyIndex(leaf, codes, df["dst"].to_numpy(np.float64), tree.n_leaves, model.k)
 
-    # training anomaly scores: each state under its cell's all-states mixture (posterior mean)
-    from atlas_core.atlas.posterior import dirichlet_posterior
-
-    p_all, _, _ = dirichlet_posterior(index.counts(), alpha=alpha, level=level)
-    scores = mixture_nll(log_likelihoods(model, df), p_all[leaf])
-    log.info("atlas: codes and anomaly scores of %d states (%.1f s)", len(df), time.perf_counter() - t0)
 
     summary = getattr(model, "summary", None)
     provenance = {
@@ -180,13 +176,20 @@ def build_atlas(
         leaf_lo=tree.leaf_lo, leaf_hi=tree.leaf_hi, leaf_level=tree.leaf_level, index=index,
         names=list(model.names), bins=bins,
         summary=summary if isinstance(summary, pd.DataFrame) else None,
-        codebook=_codebook(model), anomaly_scores=scores, alpha=alpha, level=level,
+        codebook=_codebook(model), alpha=alpha, level=level,
         min_count=min_count, synthetic=synthetic, provenance=provenance,
     )
+    # training anomaly scores, exactly as new states are scored (cell mixture of their Dst bin)
+    act = activity_index(df["dst"].to_numpy(np.float64), bins.label, list(ds["activity"].values))
+    scores, surprise = score_states(log_likelihoods(model, df), leaf, act, ds["p"].values,
+                                    global_mix(ds))
+    ds = add_anomaly_quantiles(ds, scores, surprise)
+    log.info("atlas: codes and anomaly scores of %d states (%.1f s)", len(df), time.perf_counter() - t0)
 
     keep = [c for c in df.columns if c != "month" and c != "day"]
     table = df[keep].assign(code=codes.astype(np.int16), leaf=leaf.astype(np.int64),
-                            dist=dist.astype(np.float32), anomaly=scores.astype(np.float32))
+                            dist=dist.astype(np.float32), anomaly=scores.astype(np.float32),
+                            place_surprise=surprise.astype(np.float32))
     tmp = out_dir / ".states.parquet.tmp"
     table.to_parquet(tmp, index=False)
     os.replace(tmp, out_dir / "states.parquet")

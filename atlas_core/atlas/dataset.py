@@ -9,7 +9,8 @@ Layout (dims ``leaf``, ``regime``, ``activity``, ``axis``; CF-style ``units``/``
   ``dominant`` (-1 for an empty cell), ``low_count`` (fewer than ``min_count`` states);
 * ``storm_minus_quiet`` (leaf, regime) and ``shift_significant`` (non-overlapping intervals);
 * the regime summary table (``regime_name`` and ``summary_*``), the ``codebook`` when the model
-  exposes one, and ``anomaly_quantile`` (the training states' anomaly score distribution).
+  exposes one, and ``anomaly_quantile``/``place_surprise_quantile`` (the training states' anomaly
+  score distributions, see :mod:`atlas_core.atlas.anomaly`).
 
 Provenance sits in global attributes: source files, code version, build config (JSON), seed.
 """
@@ -91,7 +92,6 @@ def build_dataset(
     bins: ActivityBins | None = None,
     summary: pd.DataFrame | None = None,
     codebook: np.ndarray | None = None,
-    anomaly_scores: np.ndarray | None = None,
     alpha: float = DEFAULT_ALPHA,
     level: float = DEFAULT_LEVEL,
     min_count: int = DEFAULT_MIN_COUNT,
@@ -155,17 +155,12 @@ def build_dataset(
         if codebook.ndim == 2 and codebook.shape[0] == k:
             data["codebook"] = (("regime", "latent"), codebook,
                                 {"long_name": "VQ-VAE codebook vector of each regime"})
-    if anomaly_scores is not None and np.isfinite(anomaly_scores).any():
-        data["anomaly_quantile"] = ("percentile", np.nanpercentile(anomaly_scores, ANOMALY_PERCENTILES),
-                                    {"units": "nat", "long_name": "training-state anomaly score quantiles"})
     coords = {
         "leaf": np.arange(n_leaves, dtype=np.int64),
         "regime": np.arange(k, dtype=np.int16),
         "activity": np.asarray(activity, dtype=str),
         "axis": np.array(["x", "y", "z"]),
     }
-    if "anomaly_quantile" in data:
-        coords["percentile"] = ANOMALY_PERCENTILES
     prov = provenance or {}
     attrs = {
         "title": "Magnetosphere Atlas: regime probabilities per octree cell",
@@ -191,6 +186,27 @@ def build_dataset(
         "history": prov.get("history", "built by atlas_core.atlas"),
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def global_mix(ds: xr.Dataset) -> np.ndarray:
+    """(A, K) regime mix of the whole atlas per activity condition (Dirichlet posterior mean of
+    the summed counts, so no regime has probability zero)."""
+    p, _, _ = dirichlet_posterior(ds["count"].sum("leaf").values,
+                                  alpha=float(ds.attrs["dirichlet_prior_alpha"]))
+    return p
+
+
+def add_anomaly_quantiles(ds: xr.Dataset, score: np.ndarray, surprise: np.ndarray) -> xr.Dataset:
+    """Add the training states' anomaly-score and place-surprise distributions (quantiles at
+    ``ANOMALY_PERCENTILES``), against which new states get their percentiles."""
+    if not np.isfinite(score).any():
+        raise AtlasError("no finite training anomaly score: cannot calibrate percentiles")
+    return ds.assign_coords(percentile=("percentile", ANOMALY_PERCENTILES, {"units": "percent"})).assign(
+        anomaly_quantile=("percentile", np.nanpercentile(score, ANOMALY_PERCENTILES), {
+            "units": "nat", "long_name": "training states' anomaly score (mixture NLL) quantiles"}),
+        place_surprise_quantile=("percentile", np.nanpercentile(surprise, ANOMALY_PERCENTILES), {
+            "units": "nat", "long_name": "training states' place surprise quantiles"}),
+    )
 
 
 def _atomic_dir_write(target: Path, write) -> None:

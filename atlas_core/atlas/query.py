@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from atlas_core.atlas.anomaly import mixture_nll, percentile_of
+from atlas_core.atlas.anomaly import activity_index, percentile_of, score_states
 from atlas_core.atlas.conditioning import (
     DEFAULT_NEIGHBOURS,
     NEIGHBOUR_PARAMETERS,
@@ -32,7 +32,7 @@ from atlas_core.atlas.conditioning import (
     NeighbourIndex,
     OccupancyIndex,
 )
-from atlas_core.atlas.dataset import load_dataset
+from atlas_core.atlas.dataset import global_mix, load_dataset
 from atlas_core.atlas.errors import AtlasError, OutsideAtlasError
 from atlas_core.atlas.posterior import dirichlet_posterior
 
@@ -351,42 +351,48 @@ class Atlas:
 
     # --- anomaly --------------------------------------------------------------------------
 
-    def anomaly_score(self, states: pd.DataFrame, by_activity: bool = True
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Anomaly score (nats) and its percentile among the training states, per state.
+    def anomaly(self, states: pd.DataFrame, by_activity: bool = True) -> pd.DataFrame:
+        """Anomaly measures of new states, one row each (index aligned with ``states``):
 
-        Score = negative log-likelihood of the state's features under its cell's regime mixture
-        (the Dst activity bin's probabilities when ``by_activity`` and Dst is known, else all
-        states'). States outside the atlas get NaN.
+        - ``anomaly_score`` (nats): negative log-likelihood of the state's 14 features under its
+          cell's regime mixture — the cell's probabilities in the state's Dst activity bin when
+          ``by_activity`` and Dst is known, else over all states;
+        - ``anomaly_percentile``: its percentile among the training states' scores;
+        - ``place_surprise`` (nats): the score minus the state's score under the whole atlas'
+          regime mix (how much less likely *here* than anywhere; see
+          :func:`atlas_core.atlas.anomaly.place_surprise`), and ``place_percentile``;
+        - ``leaf`` (-1 and NaN measures for a state outside the atlas).
         """
         missing = [c for c in ("x_gsm", "y_gsm", "z_gsm") if c not in states]
         if missing:
             raise AtlasError(f"states lack position columns {missing}")
+        for name in ("anomaly_quantile", "place_surprise_quantile"):
+            if name not in self.ds:
+                raise AtlasError(f"{self.atlas_dir}: the atlas holds no training {name}")
         _, leaf = self.locate(states[["x_gsm", "y_gsm", "z_gsm"]].to_numpy(), outside="nan")
-        weights = self._mixture_weights(leaf, states, by_activity)
         inside = leaf >= 0
-        score = np.full(len(states), np.nan)
+        dst = states["dst"].to_numpy(np.float64) if by_activity and "dst" in states else None
+        act = (activity_index(dst, self.bins.label, list(self.ds["activity"].values))
+               if dst is not None else np.zeros(len(states), dtype=np.int64))
+        score, surprise = np.full(len(states), np.nan), np.full(len(states), np.nan)
         if inside.any():
             log_lik = np.asarray(self.model.log_likelihood(states.loc[inside]), dtype=np.float64)
-            score[inside] = mixture_nll(log_lik, weights[inside])
-        if "anomaly_quantile" not in self.ds:
-            raise AtlasError(f"{self.atlas_dir}: the atlas holds no training anomaly scores")
-        pct = percentile_of(score, self.ds["anomaly_quantile"].values, self.ds["percentile"].values)
-        return score, pct
+            score[inside], surprise[inside] = score_states(
+                log_lik, leaf[inside], act[inside], self.ds["p"].values, global_mix(self.ds))
+        pct = self.ds["percentile"].values
+        return pd.DataFrame({
+            "leaf": leaf,
+            "anomaly_score": score,
+            "anomaly_percentile": percentile_of(score, self.ds["anomaly_quantile"].values, pct),
+            "place_surprise": surprise,
+            "place_percentile": percentile_of(surprise, self.ds["place_surprise_quantile"].values, pct),
+        }, index=states.index)
 
-    def _mixture_weights(self, leaf: np.ndarray, states: pd.DataFrame, by_activity: bool) -> np.ndarray:
-        act = np.zeros(len(leaf), dtype=np.int64)  # index into the activity dim; 0 = "all"
-        if by_activity and "dst" in states:
-            labels = self.bins.label(states["dst"].to_numpy(np.float64))
-            names = list(self.ds["activity"].values)
-            for a, name in enumerate(names):
-                if a:
-                    act[labels == name] = a
-        p = self.ds["p"].values
-        w = np.full((len(leaf), self.k), np.nan)
-        ok = leaf >= 0
-        w[ok] = p[leaf[ok], act[ok]]
-        return w
+    def anomaly_score(self, states: pd.DataFrame, by_activity: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """``(anomaly_score, anomaly_percentile)`` arrays of :meth:`anomaly` (NaN outside)."""
+        a = self.anomaly(states, by_activity)
+        return a["anomaly_score"].to_numpy(), a["anomaly_percentile"].to_numpy()
 
 
 def _parse_range(dst_range) -> tuple[float | None, float | None]:

@@ -12,8 +12,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "anomaly", help="anomaly score of new states (Parquet in, Parquet out)",
         description="Add columns anomaly_score (nats: negative log-likelihood under the regime "
-                    "mixture of the state's cell and Dst activity bin) and anomaly_percentile "
-                    "(against the training states) to a state table.")
+                    "mixture of the state's cell and Dst activity bin), anomaly_percentile "
+                    "(against the training states), place_surprise (nats: how much less likely "
+                    "the state is in its cell than anywhere in the atlas), place_percentile and "
+                    "leaf to a state table.")
     p.add_argument("atlas_dir")
     p.add_argument("--states", required=True,
                    help="a Parquet file or a state-table directory with the schema's columns")
@@ -25,7 +27,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    import numpy as np
     import pandas as pd
 
     from atlas_core.atlas import Atlas
@@ -41,15 +42,16 @@ def run(args) -> int:
         else:
             df = pd.read_parquet(src)
         atlas = Atlas.open(args.atlas_dir)
-        score, pct = atlas.anomaly_score(df, by_activity=not args.no_activity)
+        measures = atlas.anomaly(df, by_activity=not args.no_activity)
     except (ValueError, OSError) as err:
         print(f"atlas anomaly: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    df.assign(anomaly_score=score, anomaly_percentile=pct).to_parquet(tmp, index=False)
+    df.drop(columns=[c for c in measures.columns if c in df.columns]).join(measures).to_parquet(
+        tmp, index=False)
     os.replace(tmp, out)
-    n_out = int(np.isnan(score).sum())
+    n_out = int((measures["leaf"] < 0).sum())
     print(f"scored {len(df)} states -> {out}" + (f" ({n_out} outside the atlas: NaN)" if n_out else ""))
     return 0

@@ -7,7 +7,14 @@ import pytest
 import xarray as xr
 
 from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
-from atlas_core.atlas.dataset import FORMAT_VERSION, build_dataset, load_dataset, save_dataset
+from atlas_core.atlas.dataset import (
+    FORMAT_VERSION,
+    add_anomaly_quantiles,
+    build_dataset,
+    global_mix,
+    load_dataset,
+    save_dataset,
+)
 from atlas_core.atlas.errors import AtlasError, AtlasVersionError
 
 
@@ -21,12 +28,13 @@ def ds():
     dst[:30] = np.nan
     idx = OccupancyIndex(leaf, code, dst, leaves, k)
     lo = rng.uniform(-10, 10, (leaves, 3))
-    return build_dataset(
+    ds = build_dataset(
         leaf_lo=lo, leaf_hi=lo + 2, leaf_level=np.zeros(leaves), index=idx,
         names=[f"regime {i}" for i in range(k)], bins=ActivityBins(),
-        codebook=rng.normal(size=(k, 8)), anomaly_scores=rng.normal(size=n), synthetic=True,
+        codebook=rng.normal(size=(k, 8)), synthetic=True,
         provenance={"seed": 3, "config": {"max_epochs": 2}, "source_files": ["a.cdf", "b.cdf"]},
     )
+    return add_anomaly_quantiles(ds, rng.normal(size=n), rng.normal(size=n))
 
 
 def test_layout_and_attributes(ds):
@@ -46,6 +54,9 @@ def test_layout_and_attributes(ds):
     assert "code_version" in ds.attrs and ds.attrs["Conventions"].startswith("CF")
     low = ds["n_states"] < ds.attrs["min_count"]
     assert (ds["low_count"] == low).all()
+    assert np.all(np.diff(ds["anomaly_quantile"].values) >= 0)
+    g = global_mix(ds)
+    assert g.shape == (5, 6) and np.allclose(g.sum(1), 1) and (g > 0).all()
     diff = ds["p"].sel(activity="storm") - ds["p"].sel(activity="quiet")
     np.testing.assert_allclose(ds["storm_minus_quiet"], diff, atol=1e-6)
 

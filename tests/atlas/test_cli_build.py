@@ -1,0 +1,30 @@
+"""``atlas build`` end to end through the CLI (a short training with 6 codes)."""
+
+import numpy as np
+
+from atlas_core.atlas import Atlas
+
+
+def test_cli_build_writes_an_openable_atlas(synth_states, tmp_path, capsys):
+    from atlas_core.cli import main
+
+    out = tmp_path / "atlas"
+    rc = main(["build", "--states", str(synth_states), "--out", str(out), "--epochs", "2",
+               "--codes", "6", "--seed", "3", "--storm-max", "-40", "--min-count", "5"])
+    assert rc == 0, capsys.readouterr().err
+    assert {"atlas.nc", "atlas.zarr", "octree.npz", "model", "states.parquet"} <= {
+        p.name for p in out.iterdir()}
+    atlas = Atlas.open(out)
+    assert atlas.k == 6 and atlas.bins.storm_max == -40 and atlas.min_count == 5
+    assert atlas.ds.attrs["seed"] == 3 and atlas.synthetic
+    np.testing.assert_array_equal(atlas.occupancy().sum(axis=1), atlas.octree.leaf_count)
+
+
+def test_cli_build_bad_input(tmp_path, capsys):
+    from atlas_core.cli import main
+
+    assert main(["build", "--states", str(tmp_path / "none"), "--out", str(tmp_path / "a")]) == 2
+    assert "no state table" in capsys.readouterr().err
+    assert main(["build", "--states", str(tmp_path), "--out", str(tmp_path / "a"),
+                 "--quiet-max", "20", "--storm-max", "-10"]) == 2
+    assert "storm_max" in capsys.readouterr().err
