@@ -113,6 +113,34 @@ def _bin_means(times, values, origin, n_bins):
     Samples with any non-finite value, or outside the bins, are ignored."""
     values = np.asarray(values, dtype=np.float64).reshape(len(times), -1)
     q = values.shape[1]
+    t = np.asarray(times, dtype="datetime64[ns]").view(np.int64)
+    if t.size and np.all(t[1:] >= t[:-1]):
+        # sorted (what the readers return): one pass of segment sums between bin edges
+        edges = origin.astype(np.int64) + np.arange(n_bins + 1, dtype=np.int64) * BIN_S * _NS
+        pos = np.searchsorted(t, edges)
+        lo, hi = pos[0], pos[-1]
+        counts_all = np.diff(pos)
+        if hi <= lo:
+            return np.full((n_bins, q), np.nan), np.zeros(n_bins, dtype=np.int64)
+        # one zero row at the end so that empty trailing bins have a valid start index
+        sub = np.empty((hi - lo + 1, q))
+        sub[:-1] = values[lo:hi]
+        sub[-1] = 0.0
+        ok = np.isfinite(sub[:, 0])
+        for j in range(1, q):  # column by column: far faster than .all(axis=1) on (N, 2)
+            ok &= np.isfinite(sub[:, j])
+        ok[-1] = False
+        np.copyto(sub, 0.0, where=~ok[:, None])
+        starts = pos[:-1] - lo
+        sums = np.add.reduceat(sub, starts, axis=0)
+        counts = np.add.reduceat(ok.astype(np.int64), starts)
+        empty = counts_all == 0
+        sums[empty] = 0.0
+        counts[empty] = 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts[:, None]
+        means[counts == 0] = np.nan
+        return means, counts
     idx = (np.asarray(times, dtype="datetime64[ns]") - origin).astype(np.int64) // (BIN_S * _NS)
     ok = (idx >= 0) & (idx < n_bins) & np.isfinite(values).all(axis=1)
     idx, values = idx[ok], values[ok]
