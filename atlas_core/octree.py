@@ -35,7 +35,34 @@ _AXES = {"x": 0, "y": 1, "z": 2}
 
 _ARRAY_KEYS = ("origin_re", "base_size_re", "max_states", "depth", "root_shape", "root_code",
                "children", "internal_level", "internal_ijk", "leaf_level", "leaf_ijk",
-               "leaf_count", "leaf_of_state", "state_order", "leaf_offsets")
+               "leaf_count", "leaf_of_state")
+
+
+def _spread_bits(depth: int) -> np.ndarray:
+    """Table v -> v with its bits moved to every third position (Morton interleave)."""
+    v = np.arange(2**depth, dtype=np.int64)
+    out = np.zeros_like(v)
+    for b in range(depth):
+        out |= ((v >> b) & 1) << (3 * b)
+    return out
+
+
+def _keys(cols, origin, base, depth, root_shape, clip):
+    """int64 key per point: root-cell index, then the Morton code of its finest-grid
+    coordinates inside the root cell (octant 4*bx + 2*by + bz at each level)."""
+    fine = base / 2**depth
+    spread = _spread_bits(depth)
+    mask = 2**depth - 1
+    n_fine = root_shape * 2**depth
+    q = []
+    for a in range(3):
+        qa = np.floor((cols[a] - origin[a]) / fine).astype(np.int64)
+        if clip:  # guard against rounding at the grid's edges
+            np.clip(qa, 0, n_fine[a] - 1, out=qa)
+        q.append(qa)
+    root = ((q[0] >> depth) * root_shape[1] + (q[1] >> depth)) * root_shape[2] + (q[2] >> depth)
+    morton = (spread[q[0] & mask] << 2) | (spread[q[1] & mask] << 1) | spread[q[2] & mask]
+    return (root << (3 * depth)) | morton
 
 
 class Octree:
@@ -53,7 +80,7 @@ class Octree:
 
     def __init__(self, *, origin_re, base_size_re, max_states, depth, root_shape, root_code,
                  children, internal_level, internal_ijk, leaf_level, leaf_ijk, leaf_count,
-                 leaf_of_state, state_order, leaf_offsets):
+                 leaf_of_state, state_order=None, leaf_offsets=None):
         self.origin_re = np.asarray(origin_re, dtype=np.float64)
         self.base_size_re = float(base_size_re)
         self.max_states = int(max_states)
@@ -67,8 +94,7 @@ class Octree:
         self.leaf_ijk = np.asarray(leaf_ijk, dtype=np.int64).reshape(-1, 3)
         self.leaf_count = np.asarray(leaf_count, dtype=np.int64)
         self.leaf_of_state = np.asarray(leaf_of_state, dtype=np.int64)
-        self._state_order = np.asarray(state_order, dtype=np.int64)
-        self._leaf_offsets = np.asarray(leaf_offsets, dtype=np.int64)
+        self._state_order = None if state_order is None else np.asarray(state_order, np.int64)
         size = self.leaf_size_re[:, None]
         self.leaf_lo = self.origin_re + self.leaf_ijk * size
         self.leaf_hi = self.leaf_lo + size
@@ -83,13 +109,21 @@ class Octree:
         The root grid starts at ``floor(min / base) * base`` and has enough cells to hold the
         maximum (half-open cells). ``min_size_re`` is rounded to ``base / 2**depth``.
         Raises ``ValueError`` for an empty, non-finite or wrongly shaped input.
+
+        Every state gets one int64 key: its root cell, then its octant path (3 bits a level,
+        a Morton code of its finest-grid coordinates). The cell of a state at level ``l`` is
+        ``key >> 3 (depth - l)``, so each level is a handful of 1-D gathers and one
+        ``bincount`` over the states still in cells to split.
         """
         pos = np.asarray(positions_re, dtype=np.float64)
         if pos.ndim != 2 or pos.shape[1] != 3:
             raise ValueError(f"octree: positions must have shape (N, 3), got {pos.shape}")
         if len(pos) == 0:
             raise ValueError("octree: no positions to build from")
-        if not np.isfinite(pos).all():
+        cols = [np.ascontiguousarray(pos[:, a]) for a in range(3)]
+        lo = np.array([c.min() for c in cols])
+        hi = np.array([c.max() for c in cols])
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             bad = int((~np.isfinite(pos).all(axis=1)).sum())
             raise ValueError(f"octree: {bad} positions are NaN or infinite")
         if base_size_re <= 0 or min_size_re <= 0 or min_size_re > base_size_re:
@@ -97,76 +131,75 @@ class Octree:
         if max_states < 1:
             raise ValueError("octree: max_states must be >= 1")
         depth = int(round(np.log2(base_size_re / min_size_re)))
-        origin = np.floor(pos.min(axis=0) / base_size_re) * base_size_re
-        root_shape = (np.floor((pos.max(axis=0) - origin) / base_size_re) + 1).astype(np.int64)
-        fine = base_size_re / 2**depth
-        q = np.floor((pos - origin) / fine).astype(np.int64)
-        # guard against rounding at the upper edge of the grid
-        np.clip(q, 0, root_shape * 2**depth - 1, out=q)
-        n = len(pos)
+        if depth > 14:
+            raise ValueError(f"octree: min_size_re gives {depth} levels, at most 14 supported")
+        origin = np.floor(lo / base_size_re) * base_size_re
+        root_shape = (np.floor((hi - origin) / base_size_re) + 1).astype(np.int64)
+        n_root = int(np.prod(root_shape))
+        if n_root >= 2 ** (62 - 3 * depth):
+            raise ValueError(f"octree: root grid {tuple(root_shape)} too large for the keys")
+        key = _keys(cols, origin, base_size_re, depth, root_shape, clip=True)
+        shift0 = 3 * depth
 
         # level 0: every root cell is a node
-        rq = q >> depth
-        root_key = (rq[:, 0] * root_shape[1] + rq[:, 1]) * root_shape[2] + rq[:, 2]
-        n_root = int(np.prod(root_shape))
+        root_key = key >> shift0
         counts = np.bincount(root_key, minlength=n_root)
         split = counts > max_states if depth > 0 else np.zeros(n_root, bool)
         root_ijk = np.stack(np.unravel_index(np.arange(n_root), tuple(root_shape)), axis=1)
 
         leaf_level, leaf_ijk, leaf_count = [], [], []
         internal_level, internal_ijk, children_rows = [], [], []
-        leaf_of_state = np.empty(n, dtype=np.int64)
 
         is_leaf = ~split
         leaf_rank = np.cumsum(is_leaf) - 1
-        root_code = np.where(is_leaf, leaf_rank, -(np.cumsum(split) - 1) - 1)
+        root_code = np.where(is_leaf, leaf_rank, -np.cumsum(split))
         n_leaves = int(is_leaf.sum())
         leaf_level.append(np.zeros(n_leaves, np.int8))
         leaf_ijk.append(root_ijk[is_leaf])
         leaf_count.append(counts[is_leaf])
-        stop = is_leaf[root_key]
-        leaf_of_state[stop] = leaf_rank[root_key[stop]]
-        n_internal = int(split.sum())
-        internal_level.append(np.zeros(n_internal, np.int8))
+        # a state's entry is overwritten level by level until it holds a leaf id (>= 0)
+        leaf_of_state = root_code[root_key]
         parent_ijk = root_ijk[split]
+        internal_level.append(np.zeros(len(parent_ijk), np.int8))
         internal_ijk.append(parent_ijk)
 
-        active = np.flatnonzero(~stop)  # states inside internal nodes
-        parent = (np.cumsum(split) - 1)[root_key[active]]  # their node, rank within the level
-        internal_offset = 0  # global id of the first internal node of the parents' level
+        go = leaf_of_state < 0
+        active = np.flatnonzero(go)  # states inside internal nodes
+        parent = -leaf_of_state[active] - 1  # their node, rank within its level
+        active_key = key[active]
         for level in range(1, depth + 1):
             m = len(parent_ijk)
             if m == 0:
                 break
-            shift = depth - level
-            qa = q[active] >> shift
-            octant = ((qa[:, 0] & 1) << 2) | ((qa[:, 1] & 1) << 1) | (qa[:, 2] & 1)
-            child = parent * 8 + octant
+            child = parent * 8 + ((active_key >> (3 * (depth - level))) & 7)
             counts = np.bincount(child, minlength=m * 8)
             split = counts > max_states if level < depth else np.zeros(m * 8, bool)
             is_leaf = ~split
             leaf_rank = n_leaves + np.cumsum(is_leaf) - 1
-            child_internal = np.cumsum(split) - 1
-            next_offset = internal_offset + m
-            code = np.where(is_leaf, leaf_rank, -(next_offset + child_internal) - 1)
+            # internal children are coded -(rank among this level's internal nodes) - 1 while
+            # building; shifted to global internal ids below
+            code = np.where(is_leaf, leaf_rank, -np.cumsum(split))
             children_rows.append(code.reshape(m, 8))
             ijk = (parent_ijk[:, None, :] * 2 + _OCTANTS[None]).reshape(-1, 3)
             leaf_level.append(np.full(int(is_leaf.sum()), level, np.int8))
             leaf_ijk.append(ijk[is_leaf])
             leaf_count.append(counts[is_leaf])
             n_leaves += int(is_leaf.sum())
-            stop = is_leaf[child]
-            leaf_of_state[active[stop]] = leaf_rank[child[stop]]
-            active = active[~stop]
-            parent = child_internal[child[~stop]]
+            state_code = code[child]
+            leaf_of_state[active] = state_code
+            go = state_code < 0
+            active, active_key = active[go], active_key[go]
+            parent = -state_code[go] - 1
             parent_ijk = ijk[split]
             internal_level.append(np.full(len(parent_ijk), level, np.int8))
             internal_ijk.append(parent_ijk)
-            internal_offset = next_offset
 
-        leaf_count = np.concatenate(leaf_count)
-        state_order = np.argsort(leaf_of_state, kind="stable")
-        leaf_offsets = np.concatenate([[0], np.cumsum(leaf_count)])
+        # level-local internal ranks -> global internal ids (parents of level l+1 follow all
+        # internal nodes of levels <= l)
+        offset = len(internal_ijk[0])
+        for rows, nodes in zip(children_rows, internal_ijk[1:], strict=False):
+            rows[rows < 0] -= offset
+            offset += len(nodes)
         children = (np.concatenate(children_rows) if children_rows
                     else np.zeros((0, 8), np.int64))
         return cls(origin_re=origin, base_size_re=base_size_re, max_states=max_states,
@@ -174,8 +207,7 @@ class Octree:
                    internal_level=np.concatenate(internal_level)[: len(children)],
                    internal_ijk=np.concatenate(internal_ijk)[: len(children)],
                    leaf_level=np.concatenate(leaf_level), leaf_ijk=np.concatenate(leaf_ijk),
-                   leaf_count=leaf_count, leaf_of_state=leaf_of_state,
-                   state_order=state_order, leaf_offsets=leaf_offsets)
+                   leaf_count=np.concatenate(leaf_count), leaf_of_state=leaf_of_state)
 
     # --- properties -----------------------------------------------------------------------
 
@@ -220,6 +252,9 @@ class Octree:
         leaf = int(leaf)
         if not 0 <= leaf < self.n_leaves:
             raise IndexError(f"octree: leaf {leaf} out of range 0..{self.n_leaves - 1}")
+        if self._state_order is None:  # the CSR list is built on first use
+            self._state_order = np.argsort(self.leaf_of_state, kind="stable")
+            self._leaf_offsets = np.concatenate([[0], np.cumsum(self.leaf_count)])
         return self._state_order[self._leaf_offsets[leaf]: self._leaf_offsets[leaf + 1]]
 
     def locate(self, points_re, chunk: int = 2_000_000) -> np.ndarray:
@@ -233,29 +268,29 @@ class Octree:
         return out
 
     def _locate(self, pts: np.ndarray) -> np.ndarray:
-        fine = self.base_size_re / 2**self.depth
+        cols = [np.ascontiguousarray(pts[:, a]) for a in range(3)]
+        lo, hi = self.extent_re
         with np.errstate(invalid="ignore"):
-            f = np.floor((pts - self.origin_re) / fine)
-        n_fine = self.root_shape * 2**self.depth
-        inside = np.isfinite(f).all(axis=1) & (f >= 0).all(axis=1) & (f < n_fine).all(axis=1)
+            inside = ((cols[0] >= lo[0]) & (cols[0] < hi[0]) & (cols[1] >= lo[1])
+                      & (cols[1] < hi[1]) & (cols[2] >= lo[2]) & (cols[2] < hi[2]))
         out = np.full(len(pts), -1, dtype=np.int64)
         idx = np.flatnonzero(inside)
-        q = f[idx].astype(np.int64)
-        rq = q >> self.depth
-        code = self.root_code[(rq[:, 0] * self.root_shape[1] + rq[:, 1]) * self.root_shape[2]
-                              + rq[:, 2]]
+        if len(idx) < len(pts):
+            cols = [c[idx] for c in cols]
+        key = _keys(cols, self.origin_re, self.base_size_re, self.depth, self.root_shape,
+                    clip=True)
+        code = self.root_code[key >> (3 * self.depth)]
         level = 0
         while True:
             leaf = code >= 0
-            out[idx[leaf]] = code[leaf]
             if leaf.all():
+                out[idx] = code
                 return out
+            out[idx[leaf]] = code[leaf]
             keep = ~leaf
-            idx, q, code = idx[keep], q[keep], code[keep]
+            idx, key, code = idx[keep], key[keep], code[keep]
             level += 1
-            qa = q >> (self.depth - level)
-            octant = ((qa[:, 0] & 1) << 2) | ((qa[:, 1] & 1) << 1) | (qa[:, 2] & 1)
-            code = self.children[-code - 1, octant]
+            code = self.children[-code - 1, (key >> (3 * (self.depth - level))) & 7]
 
     def box(self, lo, hi) -> np.ndarray:
         """Sorted ids of the leaves that meet the closed box ``[lo, hi]`` (R_E, GSM).
@@ -338,8 +373,6 @@ class Octree:
             "leaf_ijk": self.leaf_ijk,
             "leaf_count": self.leaf_count,
             "leaf_of_state": self.leaf_of_state,
-            "state_order": self._state_order,
-            "leaf_offsets": self._leaf_offsets,
         }
 
     @classmethod
