@@ -82,7 +82,7 @@ def _istp_globals(logical_source: str, file_id: str, version: str, data_type: st
 
 def _label_var(w: CDFWriter, name: str, labels: list[str], width: int, attrs: dict):
     w.write_var(
-        {"Variable": name, "Data_Type": CHAR, "Num_Elements": width, "Rec_Vary": False,
+        {"Variable": name, "Data_Type": CHAR, "Num_Elements": width, "Rec_Vary": False, "Compress": 0,
          "Dim_Sizes": [len(labels)]},
         var_attrs=attrs,
         var_data=[s.ljust(width) for s in labels],
@@ -182,7 +182,8 @@ def write_fgm(path: Path, version: str, epoch_tt2000: np.ndarray, b_gse: np.ndar
             "COORDINATE_SYSTEM": frame.upper(), **pos})
     for frame in ("gse", "gsm"):
         F = frame.upper()
-        _label_var(w, f"label_b_{frame}", [f"Bx {F}", f"By {F}", f"Bz {F}", "Bt"], 10,
+        width = 11 if frame == "gsm" else 10  # as in the real files
+        _label_var(w, f"label_b_{frame}", [f"Bx {F}", f"By {F}", f"Bz {F}", "Bt"], width,
                    {"CATDESC": f"labels for {F} components of B", "FIELDNAM": f"label B {F}",
                     "FORMAT": "A11", "LABLAXIS": f"label_b_{frame}", "VAR_TYPE": "metadata"})
         _label_var(w, f"label_r_{frame}", [f"X {F}", f"Y {F}", f"Z {F}", "R"], 10,
@@ -309,7 +310,7 @@ def write_omni2(path: Path, hours: np.ndarray, words: dict[int, np.ndarray]):
     t = pd.DatetimeIndex(hours)
     cols = [None] * 55
     cols[0] = t.year.values
-    cols[1] = t.dayofyear.values
+    cols[1] = t.day_of_year.values
     cols[2] = t.hour.values
     days = (t - pd.Timestamp("1832-02-08")).days.values
     cols[3] = days // 27 + 1  # Bartels rotation number
