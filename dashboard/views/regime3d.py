@@ -163,6 +163,8 @@ def regime_voxels(
         keep &= centre <= offset if side == "below" else centre >= offset
     idx = np.flatnonzero(keep)
     m = idx.size
+    if m == 0:  # VTK refuses empty data arrays: an empty grid says "nothing to show"
+        return pv.UnstructuredGrid()
     k = int(regime.max()) + 1 if n and regime.max() >= 0 else 1
     rgb_table = _rgb_table(colors, max(k, len(colors) if colors is not None else 0))
 
@@ -178,7 +180,7 @@ def regime_voxels(
     reg = regime[idx].astype(np.int32)
     grid.cell_data["regime"] = reg
     grid.cell_data["confidence"] = confidence[idx].astype(np.float32)
-    grid.cell_data["rgb"] = rgb_table[reg] if m else np.zeros((0, 3), dtype=np.uint8)
+    grid.cell_data["rgb"] = rgb_table[reg]
     grid.cell_data["leaf"] = idx.astype(np.int64)
     return grid
 
@@ -262,6 +264,16 @@ def earth_sphere(radius_re: float = 1.0, *, day_night: bool = True) -> pv.PolyDa
     return sphere
 
 
+def _palette_color(key: str, default: str) -> str:
+    """A non-regime colour (magnetopause, bow shock, ...) from ``assets/palette.json``."""
+    try:
+        from dashboard.palette import load_palette
+
+        return str(load_palette().get(key, default))
+    except (ImportError, OSError, ValueError):
+        return default
+
+
 def _clip_surface(mesh: pv.PolyData, clip: tuple[str, float, str] | None) -> pv.PolyData:
     if clip is None or mesh.n_points == 0:
         return mesh
@@ -316,13 +328,16 @@ def build_plotter(
             show_scalar_bar=False,
             name="earth",
         )
-    styles = {"magnetopause": ("#333333", 0.25), "bow_shock": ("#7a7a7a", 0.15)}
+    styles = {"magnetopause": (_palette_color("magnetopause", "#222222"), 0.12),
+              "bow_shock": (_palette_color("bow_shock", "#555555"), 0.07)}
     for name, mesh in (boundaries or {}).items():
         color, opacity = styles.get(name, ("#555555", 0.2))
         plotter.add_mesh(
             _clip_surface(mesh, clip), color=color, opacity=opacity, name=name, smooth_shading=True
         )
     plotter.add_axes()
+    # look from the dusk side, slightly from the north and the Sun: nose right, tail left
+    plotter.camera_position = [(20.0, -60.0, 35.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
     plotter.reset_camera()
     return plotter
 
@@ -335,14 +350,22 @@ class Regime3DView(param.Parameterized):
     regime and its probability per leaf); put ``view.panel()`` in the layout.
     """
 
-    regimes = param.ListSelector(default=[], objects=[], doc="regime ids shown (all if empty)")
-    min_confidence = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.05)
-    clip_axis = param.Selector(default="none", objects=["none", "x", "y", "z"])
-    clip_offset_re = param.Number(default=0.0, bounds=(-30.0, 30.0), step=0.5)
-    clip_side = param.Selector(default="below", objects=["below", "above"])
-    show_boundaries = param.Boolean(default=True)
-    bz_nt = param.Number(default=0.0, bounds=(-30.0, 30.0), step=1.0, doc="IMF Bz, nT")
-    pdyn_npa = param.Number(default=2.0, bounds=(0.1, 30.0), step=0.1, doc="Pdyn, nPa")
+    regimes = param.ListSelector(default=[], objects=[], label="Regimes shown",
+                                 doc="regime ids shown (all when empty)")
+    min_confidence = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.05,
+                                  label="Minimum confidence",
+                                  doc="hide cells whose dominant regime is less probable")
+    clip_axis = param.Selector(default="none", objects=["none", "x", "y", "z"],
+                               label="Clipping plane normal (GSM)")
+    clip_offset_re = param.Number(default=0.0, bounds=(-30.0, 30.0), step=0.5,
+                                  label="Clipping plane offset [R_E]")
+    clip_side = param.Selector(default="below", objects=["below", "above"],
+                               label="Keep the side")
+    show_boundaries = param.Boolean(default=True, label="Magnetopause and bow shock")
+    bz_nt = param.Number(default=0.0, bounds=(-30.0, 30.0), step=1.0, label="IMF Bz [nT]",
+                         doc="IMF Bz (GSM) for the magnetopause (Shue et al. 1998)")
+    pdyn_npa = param.Number(default=2.0, bounds=(0.1, 30.0), step=0.1, label="Pdyn [nPa]",
+                            doc="solar-wind dynamic pressure for magnetopause and bow shock")
 
     def __init__(self, names: Sequence[str] = (), colors: Sequence | None = None, **params):
         super().__init__(**params)
@@ -351,6 +374,7 @@ class Regime3DView(param.Parameterized):
         self.param.regimes.objects = list(range(len(self.names)))
         self._data: tuple[np.ndarray, ...] | None = None
         self._pane = None
+        self._plotter: pv.Plotter | None = None
 
     def set_data(self, lo, hi, regime, confidence) -> None:
         """New leaf bounds (R_E), dominant regime ids and their probabilities; redraws."""
@@ -386,8 +410,11 @@ class Regime3DView(param.Parameterized):
     def _refresh(self) -> None:
         if self._pane is None:
             return
-        plotter = self.plotter()
+        plotter, old = self.plotter(), self._plotter
+        self._plotter = plotter
         self._pane.object = plotter.ren_win
+        if old is not None:  # free the previous scene's off-screen GL context
+            old.close()
 
     def controls(self):
         import panel as pn
@@ -398,7 +425,8 @@ class Regime3DView(param.Parameterized):
                 "regimes": {
                     "type": pn.widgets.MultiChoice,
                     "options": {
-                        f"{i}: {n}": i for i, n in enumerate(self.names)
+                        (n if n.startswith(f"{i} ") else f"{i} {n}"): i
+                        for i, n in enumerate(self.names)
                     },
                 },
                 "min_confidence": pn.widgets.FloatSlider,
@@ -407,15 +435,30 @@ class Regime3DView(param.Parameterized):
                 "pdyn_npa": pn.widgets.FloatSlider,
             },
             show_name=False,
+            width=300,
         )
 
-    def panel(self):
-        """The view: controls beside the VTK pane (created once; its object is replaced)."""
+    @param.depends()  # no parameter re-creates the pane; _refresh swaps its object
+    def vtk_pane(self):
+        """The ``pn.pane.VTK`` (built on first call; later changes replace its object)."""
         import panel as pn
 
         if self._pane is None:
+            self._plotter = self.plotter()
             self._pane = pn.pane.VTK(
-                self.plotter().ren_win, sizing_mode="stretch_both", min_height=450,
+                self._plotter.ren_win, sizing_mode="stretch_width", height=620,
                 orientation_widget=True, enable_keybindings=True,
+                css_classes=["atlas-regime3d"],
             )
-        return pn.Row(self.controls(), self._pane, sizing_mode="stretch_both")
+        return self._pane
+
+    def panel(self):
+        """The view: controls beside the VTK pane.
+
+        The scene is built lazily, when the view is first rendered (e.g. when its tab is
+        opened), so that a page that never shows the 3D map never pays for its mesh.
+        """
+        import panel as pn
+
+        scene = pn.param.ParamMethod(self.vtk_pane, lazy=True, sizing_mode="stretch_width")
+        return pn.Row(pn.Column(self.controls(), width=320), scene, sizing_mode="stretch_width")

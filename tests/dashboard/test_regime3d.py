@@ -141,3 +141,33 @@ def test_plotter_renders_offscreen_with_confidence_bands_and_serialises_for_pane
     pane = pn.pane.VTK(plotter.ren_win)
     model = pane.get_root(Document())
     assert len(model.arrays) > 0
+
+
+def test_empty_selection_gives_an_empty_grid_and_a_plotter_that_still_renders():
+    lo, hi = _grid_leaves(2)
+    grid = regime_voxels(lo, hi, np.zeros(len(lo), int), np.ones(len(lo)), regimes=[5])
+    assert grid.n_cells == 0
+    plotter = build_plotter(grid)
+    assert "earth" in plotter.actors and not any(n.startswith("voxels_") for n in plotter.actors)
+
+
+def test_view_builds_its_pane_lazily_and_swaps_the_scene_when_controls_change():
+    from bokeh.document import Document
+
+    from dashboard.views.regime3d import Regime3DView
+
+    lo, hi = _grid_leaves(4)
+    view = Regime3DView(names=["0 solar wind", "1 lobe"], colors=["#E69F00", "#0072B2"])
+    view.set_data(lo, hi, np.arange(len(lo)) % 2, np.full(len(lo), 0.9))
+    layout = view.panel()
+    assert view._pane is None  # nothing built until the view is rendered
+    layout.get_root(Document())
+    first = view._pane.object
+    n_first = sum(1 for n in view._plotter.actors if n.startswith("voxels_"))
+    assert n_first == 1
+    view.regimes = [1]
+    view.clip_axis = "x"
+    assert view._pane.object is not first
+    cells = sum(view._plotter.actors[n].mapper.dataset.n_cells
+                for n in view._plotter.actors if n.startswith("voxels_"))
+    assert cells == np.sum((np.arange(len(lo)) % 2 == 1) & ((lo[:, 0] + hi[:, 0]) / 2 <= 0))
