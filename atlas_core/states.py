@@ -348,14 +348,15 @@ def read_states(path: str | Path, columns: list[str] | None = None) -> pd.DataFr
     files = state_files(path)
     if not files:
         raise FileNotFoundError(f"no state files under {path} (expected month=*/day=*.parquet)")
+    import pyarrow.dataset as pds
+
     cols = None if columns is None else list(dict.fromkeys(["time", *columns]))
-    tables = []
-    for f in files:
-        t = pq.read_table(f, columns=None if cols is None else
-                          [c for c in cols if c in pq.read_schema(f).names])
-        tables.append(t)
-    table = pa.concat_tables(tables, promote_options="default")
-    df = table.to_pandas()
+    # days differ in optional columns (and empty days have null-typed ones): one unified
+    # schema, then a single multi-threaded scan
+    schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+    dataset = pds.dataset([str(f) for f in files], format="parquet", schema=schema)
+    present = None if cols is None else [c for c in cols if c in schema.names]
+    df = dataset.to_table(columns=present).to_pandas()
     if cols is not None:
         missing = [c for c in cols if c not in df.columns]
         if missing:

@@ -103,3 +103,14 @@ def test_start_end_and_omni_columns(archive, tmp_path):
     hours = ((df["time"] - pd.Timestamp("2015-10-01")) // pd.Timedelta("1h")).to_numpy()
     np.testing.assert_array_equal(df["dst"], -(hours % 50))
     assert df["ddst_dt"].notna().all()
+
+
+def test_day_without_valid_windows_is_done_and_readable(tmp_path, make_day):
+    make_day(tmp_path / "a", "2015-10-20", fgm_cadence_s=8.0)
+    make_day(tmp_path / "a", "2015-10-21", fgm_cadence_s=8.0, b=(0.0, 0.0, 0.0))  # |B| = 0
+    rep = ingest(tmp_path / "a", tmp_path / "s", progress=False)
+    assert rep.days_done == 2 and rep.states == 119
+    assert len(state_files(tmp_path / "s")) == 2  # the empty day is marked done
+    df = _table(tmp_path / "s")
+    assert len(df) == 119 and set(df["time"].dt.day) == {20}
+    assert ingest(tmp_path / "a", tmp_path / "s", progress=False).days_skipped == 2
