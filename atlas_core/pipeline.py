@@ -117,6 +117,13 @@ def process_day(
     return summary
 
 
+def _remove_stale_temporaries(out: Path) -> None:
+    """Delete temporary files a killed run left behind (finished files are never touched)."""
+    for pattern in ("month=*/.day=*.tmp", "_days/.*.tmp", ".*.tmp"):
+        for tmp in out.glob(pattern):
+            tmp.unlink(missing_ok=True)
+
+
 def _archive_info(root: Path) -> dict:
     p = root / "archive.json"
     if p.is_file():
@@ -283,6 +290,7 @@ def ingest(
     t0 = time.perf_counter()
     root, out = Path(data_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out)
     report = IngestReport(out_dir=out)
     catalog = scan(root, probe=probe, rates={"fgm": fgm_rate, "fpi-dis": fpi_rate},
                    start=start, end=end)

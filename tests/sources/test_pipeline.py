@@ -114,3 +114,31 @@ def test_day_without_valid_windows_is_done_and_readable(tmp_path, make_day):
     df = _table(tmp_path / "s")
     assert len(df) == 119 and set(df["time"].dt.day) == {20}
     assert ingest(tmp_path / "a", tmp_path / "s", progress=False).days_skipped == 2
+
+
+def test_killed_ingest_subprocess_resumes(archive, tmp_path):
+    """SIGKILL a real ``atlas ingest`` process once it has finished a day, then rerun."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    full = _table(ingest(archive, tmp_path / "full", progress=False).out_dir)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "atlas_core", "ingest", "--data", str(archive), "--out",
+           str(out), "--scheduler", "sync", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not state_files(out):
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(state_files(out))
+    assert done >= 1
+    again = ingest(archive, out, progress=False)
+    assert again.days_skipped == done and again.days_done == 4 - done
+    assert not list(out.rglob("*.tmp"))
+    pd.testing.assert_frame_equal(_table(out), full)
