@@ -95,11 +95,26 @@ def _rot(axis: int, angle: np.ndarray) -> np.ndarray:
     return m
 
 
+def _per_unique(times: np.ndarray, unit: str, fn):
+    """``fn`` evaluated once per distinct ``unit`` (hour, day) of ``times`` and spread back:
+    for quantities that change far too slowly to matter within that unit."""
+    coarse = times.astype(f"datetime64[{unit}]")
+    uniq, inv = np.unique(coarse, return_inverse=True)
+    mid = uniq.astype("datetime64[ns]") + np.timedelta64(1, unit).astype("timedelta64[ns]") // 2
+    return fn(mid), inv.reshape(-1)
+
+
 def precession_matrix(times) -> np.ndarray:
     """J2000 (EME2000) -> mean equator and equinox of date, ``(N, 3, 3)``.
 
-    IAU 1976 precession angles (Lieske et al. 1977, A&A 58, 1)."""
-    t = _centuries_tt(_as_times(times))
+    IAU 1976 precession angles (Lieske et al. 1977, A&A 58, 1). Precession moves the frame by
+    50"/yr, so the matrix is evaluated once per hour (0.006" error at most)."""
+    mats, inv = _per_unique(_as_times(times), "h", _precession_exact)
+    return mats[inv]
+
+
+def _precession_exact(times: np.ndarray) -> np.ndarray:
+    t = _centuries_tt(times)
     zeta = (2306.2181 * t + 0.30188 * t**2 + 0.017998 * t**3) * _ARCSEC
     z = (2306.2181 * t + 1.09468 * t**2 + 0.018203 * t**3) * _ARCSEC
     theta = (2004.3109 * t - 0.42665 * t**2 - 0.041833 * t**3) * _ARCSEC
@@ -150,13 +165,19 @@ def igrf_dipole_coefficients(times) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
     Linear between the 5-year epochs; after 2025.0 the 2025-30 secular variation; before 2000
     the 2000 values (MMS and its successors fly after 2015)."""
-    y = decimal_year(times)
-    out = []
-    for coef, sv in zip((_IGRF_G10, _IGRF_G11, _IGRF_H11), _IGRF_SV, strict=True):
-        inside = np.interp(y, _IGRF_EPOCHS, coef)
-        after = coef[-1] + sv * (y - _IGRF_EPOCHS[-1])
-        out.append(np.where(y > _IGRF_EPOCHS[-1], after, inside))
-    return tuple(out)
+    def exact(days):
+        y = decimal_year(days)
+        out = []
+        for coef, sv in zip((_IGRF_G10, _IGRF_G11, _IGRF_H11), _IGRF_SV, strict=True):
+            inside = np.interp(y, _IGRF_EPOCHS, coef)
+            after = coef[-1] + sv * (y - _IGRF_EPOCHS[-1])
+            out.append(np.where(y > _IGRF_EPOCHS[-1], after, inside))
+        return np.stack(out, -1)
+
+    # the coefficients drift by < 0.1 nT per day: one evaluation per day
+    values, inv = _per_unique(_as_times(times), "D", exact)
+    g = values[inv]
+    return g[:, 0], g[:, 1], g[:, 2]
 
 
 def dipole_axis_geo(times) -> np.ndarray:
@@ -174,7 +195,10 @@ def dipole_axis_gei(times) -> np.ndarray:
 
     GEO -> GEI is a rotation by GMST about Z (Hapgood's T1 transposed)."""
     t = _as_times(times)
-    return np.einsum("nji,nj->ni", _rot(2, gmst(t)), dipole_axis_geo(t))
+    q = dipole_axis_geo(t)
+    theta = gmst(t)
+    c, s = np.cos(theta), np.sin(theta)
+    return np.stack([c * q[:, 0] - s * q[:, 1], s * q[:, 0] + c * q[:, 1], q[:, 2]], -1)
 
 
 def _gse_axes(times: np.ndarray) -> np.ndarray:
@@ -247,13 +271,13 @@ def gsm_to_gei(xyz, times) -> np.ndarray:
 def gse_to_gsm(xyz, times) -> np.ndarray:
     """GSE -> GSM: a rotation about the common X axis by the angle psi (Hapgood's T3)."""
     t = _prep(xyz, times)
-    return _apply(_gsm_axes(t) @ np.swapaxes(_gse_axes(t), -1, -2), xyz)
+    return _apply(_gsm_axes(t), _apply(np.swapaxes(_gse_axes(t), -1, -2), xyz))
 
 
 def gsm_to_gse(xyz, times) -> np.ndarray:
     """GSM -> GSE."""
     t = _prep(xyz, times)
-    return _apply(_gse_axes(t) @ np.swapaxes(_gsm_axes(t), -1, -2), xyz)
+    return _apply(_gse_axes(t), _apply(np.swapaxes(_gsm_axes(t), -1, -2), xyz))
 
 
 def j2000_to_gei(xyz, times) -> np.ndarray:
@@ -272,22 +296,22 @@ def gei_to_j2000(xyz, times) -> np.ndarray:
 def j2000_to_gse(xyz, times) -> np.ndarray:
     """J2000 -> GSE."""
     t = _prep(xyz, times)
-    return _apply(_gse_axes(t) @ precession_matrix(t), xyz)
+    return _apply(_gse_axes(t), j2000_to_gei(xyz, t))
 
 
 def j2000_to_gsm(xyz, times) -> np.ndarray:
     """J2000 -> GSM."""
     t = _prep(xyz, times)
-    return _apply(_gsm_axes(t) @ precession_matrix(t), xyz)
+    return _apply(_gsm_axes(t), j2000_to_gei(xyz, t))
 
 
 def gsm_to_j2000(xyz, times) -> np.ndarray:
     """GSM -> J2000."""
     t = _prep(xyz, times)
-    return _apply(np.swapaxes(_gsm_axes(t) @ precession_matrix(t), -1, -2), xyz)
+    return gei_to_j2000(gsm_to_gei(xyz, t), t)
 
 
 def gse_to_j2000(xyz, times) -> np.ndarray:
     """GSE -> J2000."""
     t = _prep(xyz, times)
-    return _apply(np.swapaxes(_gse_axes(t) @ precession_matrix(t), -1, -2), xyz)
+    return gei_to_j2000(gse_to_gei(xyz, t), t)
