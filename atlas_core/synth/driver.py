@@ -105,9 +105,11 @@ class Driver:
         """The 1-min series for ``minutes`` minutes from ``start`` (plus Dst per minute)."""
         i0 = int((np.datetime64(start, "ns") - np.datetime64(self.t0, "ns")) // MINUTE)
         sl = slice(i0, i0 + minutes)
-        out = {k: getattr(self, k)[sl] for k in
+        # copies, so that a day's slice does not keep the whole series alive
+        out = {k: getattr(self, k)[sl].copy() for k in
                ("n", "v", "bx_gse", "by_gse", "bz_gse", "by_gsm", "bz_gsm", "t_p")}
-        out["dst"] = self.dst_minutes()[sl]
+        h = np.arange(self.dst_hourly.size) * 60.0 + 30.0
+        out["dst"] = np.interp(np.arange(i0, i0 + out["n"].size), h, self.dst_hourly)
         out["pdyn"] = dynamic_pressure_npa(out["n"], out["v"])
         return out
 
