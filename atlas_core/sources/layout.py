@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 NAME_RE = re.compile(
-    r"^(?P<probe>mms[1-4])_(?P<inst>fgm|fpi|mec)_(?P<rate>srvy|fast|brst|slow)_(?P<level>l2)"
+    r"^(?P<probe>mms[1-4])_(?P<inst>[a-z0-9]+)_(?P<rate>srvy|fast|brst|slow)_(?P<level>[a-z0-9]+)"
     r"(?:_(?P<desc>[a-z0-9-]+))?_(?P<time>\d{8}|\d{14})_v(?P<v1>\d+)\.(?P<v2>\d+)\.(?P<v3>\d+)"
     r"\.cdf$"
 )
+"""Any MMS SDC science file name; the products this project reads are picked from it."""
 
 PRODUCTS = {
     "fgm": ("fgm", None),
@@ -53,9 +54,12 @@ class FileName:
     descriptor: str | None
     start: np.datetime64
     version: tuple[int, int, int]
+    level: str = "l2"
 
     @property
     def product(self) -> str | None:
+        if self.level != "l2":
+            return None
         for key, (inst, desc) in PRODUCTS.items():
             if inst == self.instrument and (desc is None or desc == self.descriptor):
                 return key
@@ -68,7 +72,7 @@ class FileName:
     @property
     def key(self) -> tuple:
         """What identifies one file across versions."""
-        return (self.probe, self.instrument, self.rate, self.descriptor, self.start)
+        return (self.probe, self.instrument, self.rate, self.level, self.descriptor, self.start)
 
 
 def parse_name(path: str | Path) -> FileName | None:
@@ -86,7 +90,7 @@ def parse_name(path: str | Path) -> FileName | None:
     except ValueError:
         return None
     return FileName(path, m["probe"], m["inst"], m["rate"], m["desc"], start,
-                    (int(m["v1"]), int(m["v2"]), int(m["v3"])))
+                    (int(m["v1"]), int(m["v2"]), int(m["v3"])), m["level"])
 
 
 def sdc_relpath(name: str) -> Path:
@@ -94,7 +98,7 @@ def sdc_relpath(name: str) -> Path:
     fn = parse_name(name)
     if fn is None:
         raise ValueError(f"not an MMS SDC file name: {name}")
-    parts = [fn.probe, fn.instrument, fn.rate, "l2"]
+    parts = [fn.probe, fn.instrument, fn.rate, fn.level]
     if fn.descriptor:
         parts.append(fn.descriptor)
     s = str(fn.start.astype("datetime64[D]"))
@@ -111,7 +115,8 @@ def _folder_conflict(fn: FileName, root: Path) -> str | None:
     except ValueError:
         return None
     parts = [p.lower() for p in rel.parts]
-    insts = {"fgm", "fpi", "mec"}
+    insts = {"fgm", "fpi", "mec", "edp", "edi", "scm", "hpca", "feeps", "eis", "dsp", "aspoc",
+             "afg", "dfg"}
     folder_inst = next((p for p in parts if p in insts), None)
     if folder_inst and folder_inst != fn.instrument:
         return f"wrong product in folder: a {fn.instrument} file in a {folder_inst} folder ({rel})"

@@ -176,3 +176,18 @@ def test_ingest_skips_bad_files_and_keeps_the_rest(tmp_path, make_day):
     assert {e["file"] for e in prov["skipped"]} >= {str(corrupt), str(junk), str(dst_bad)}
     assert str(good) in prov["files"] and str(corrupt) not in prov["files"]
     assert pd.Timestamp("2015-10-21T11:59") in set(df["time"])
+
+
+def test_other_mms_products_are_ignored_quietly(tmp_path, make_day):
+    make_day(tmp_path, "2015-10-20", fgm_cadence_s=8.0)
+    others = ["mms1_edp_fast_l2_dce_20151020000000_v2.1.0.cdf",
+              "mms1_fpi_fast_l2_des-moms_20151020100000_v3.4.0.cdf",
+              "mms1_fgm_srvy_l1b_20151020_v4.18.0.cdf",
+              "mms2_fgm_srvy_l2_20151020_v4.18.0.cdf"]
+    for name in others:
+        dest = tmp_path / sdc_relpath(name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(b"not read")
+    cat = scan(tmp_path)
+    assert cat.skipped == []
+    assert [len(cat.files[p]) for p in ("fgm", "fpi-dis", "mec")] == [1, 1, 0]
