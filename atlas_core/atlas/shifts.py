@@ -7,10 +7,9 @@ storms (an orbit that spends a storm in the dayside sheath shifts every fraction
 are measured two ways:
 
 * **raw**: the share of each regime group among the states of a region, quiet vs storm;
-* **cell-matched**: the mean over the cells of a uniform grid (``cell_re`` cubes, default the
-  octree's 2 R_E base cells) sampled under both conditions (at least ``min_states`` states in each) of ``p_storm - p_quiet`` (Dirichlet posterior means), every cell weighted
-  equally, with its standard error over cells and the number of cells whose credible intervals
-  separate upwards / downwards. This compares like places with like.
+* **cell-matched**: the storm share minus the quiet share *in the same cells* of a uniform grid,
+  weighted by where the storm states were (see :func:`storm_shifts`). This compares like places
+  with like.
 
 Run ``python -m atlas_core.atlas.shifts ATLAS_DIR --out docs/img/atlas_shifts.png`` for the
 numbers (JSON on stdout) and the figure.
@@ -25,8 +24,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from atlas_core.atlas.posterior import intervals_disjoint
 
 REGIONS = {
     "nightside tail (x < -8 R_E)": lambda x, y, z, r: x < -8,
@@ -48,72 +45,77 @@ def groups_of(names: list[str]) -> dict[str, list[int]]:
     return out
 
 
+def indicators(atlas) -> dict[str, np.ndarray]:
+    """Boolean per-state indicators whose quiet/storm shares are compared: every regime group
+    (by name), the strong-field / low-beta regimes (median beta* < 0.2 and |B| > 20 nT in the
+    regime summary), and two state-level properties: beta* < 0.1, and T_i > 5 keV (energetic)."""
+    s = atlas.states
+    code = s["code"].to_numpy()
+    out = {g: np.isin(code, idx) for g, idx in groups_of(atlas.names).items()}
+    summary = atlas.model.summary
+    if {"beta", "B"} <= set(summary.columns):
+        strong = np.flatnonzero((summary["beta"].to_numpy() < 0.2) & (summary["B"].to_numpy() > 20))
+        if len(strong):
+            out["strong-field / low-beta regimes"] = np.isin(code, strong)
+    out["state: beta* < 0.1"] = s["beta_mean"].to_numpy() < 0.1
+    out["state: T_i > 5 keV"] = s["T_mean"].to_numpy() > 5000.0
+    return out
+
+
 def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: int = 10,
-                 cell_re: float = 2.0) -> dict:
-    """Raw and cell-matched quiet-vs-storm shifts per region and regime group (see module doc)."""
+                 cell_re: float = 4.0) -> dict:
+    """Raw and cell-matched quiet-vs-storm shifts per region and indicator (see module doc).
+
+    Cell-matched: on a uniform grid of ``cell_re`` cubes (octree leaves hold <= 25 states, too
+    few to hold storm states, a few % of all, beside quiet ones), every storm state in a cell
+    with at least ``min_states`` quiet states is compared with the quiet share of its cell:
+    delta = sum_c n_storm,c (f_storm,c - f_quiet,c) / sum_c n_storm,c, i.e. the storm share
+    minus the quiet share *at the places the storm states were*. Its standard error is the
+    binomial one, sum_c n_s,c f_q,c (1 - f_q,c) (1 + n_s,c / n_q,c) / (sum_c n_s,c)^2.
+    """
     s = atlas.states
     x, y, z = (s[c].to_numpy() for c in ("x_gsm", "y_gsm", "z_gsm"))
     r = np.sqrt(x**2 + y**2 + z**2)
     dst = s["dst"].to_numpy()
-    code = s["code"].to_numpy()
     with np.errstate(invalid="ignore"):
         is_q = (dst >= quiet[0]) & (dst <= quiet[1])
         is_s = dst <= storm[1] if storm[0] is None else (dst >= storm[0]) & (dst <= storm[1])
-    groups = groups_of(atlas.names)
-    summary = atlas.model.summary
-    beta_med = summary["beta"].to_numpy() if "beta" in summary else np.full(atlas.k, np.nan)
-    b_med = summary["B"].to_numpy() if "B" in summary else np.full(atlas.k, np.nan)
-    strong_low_beta = [int(i) for i in np.flatnonzero((beta_med < 0.1) & (b_med > 20))]
-
-    # cells of a uniform grid of cell_re cubes: octree leaves hold <= 25 states, too few to
-    # compare storm (a few % of the states) with quiet inside one leaf
     ijk = np.floor(np.stack([x, y, z], 1) / cell_re).astype(np.int64)
-    cell_ids, cell = np.unique(ijk, axis=0, return_inverse=True)
+    _, cell = np.unique(ijk, axis=0, return_inverse=True)
     cell = cell.ravel()
-    n_cells = len(cell_ids)
-
-    def counts(mask):
-        return np.bincount(cell[mask] * atlas.k + code[mask],
-                           minlength=n_cells * atlas.k).reshape(n_cells, atlas.k)
-
-    cq, cs = counts(is_q), counts(is_s)
-    pq, lq, hq = atlas.probabilities(cq)
-    ps, ls, hs = atlas.probabilities(cs)
-    sig = intervals_disjoint(lq, hq, ls, hs)
-    both = (cq.sum(1) >= min_states) & (cs.sum(1) >= min_states)
-    centre = (cell_ids + 0.5) * cell_re
-    cx, cy, cz = centre.T
-    cr = np.linalg.norm(centre, axis=1)
+    n_cells = int(cell.max()) + 1
+    inds = indicators(atlas)
 
     out = {"quiet": list(quiet), "storm": list(storm), "n_quiet": int(is_q.sum()),
            "n_storm": int(is_s.sum()), "min_states": min_states, "cell_re": cell_re,
-           "strong_field_low_beta_regimes": [atlas.names[i] for i in strong_low_beta],
            "regions": {}}
-    sets = {g: idx for g, idx in groups.items()}
-    if strong_low_beta:
-        sets["strong-field / low-beta"] = strong_low_beta
     for region, sel in REGIONS.items():
         m = sel(x, y, z, r)
-        cells = both & sel(cx, cy, cz, cr)
+        nq = np.bincount(cell[m & is_q], minlength=n_cells)
+        ns = np.bincount(cell[m & is_s], minlength=n_cells)
+        use = (nq >= min_states) & (ns > 0)
+        w = ns[use].astype(float)
         rows = {}
-        for g, idx in sets.items():
-            in_g = np.isin(code, idx)
-            fq = float(in_g[m & is_q].mean()) if (m & is_q).any() else float("nan")
-            fs = float(in_g[m & is_s].mean()) if (m & is_s).any() else float("nan")
-            d = ps[cells][:, idx].sum(1) - pq[cells][:, idx].sum(1)
-            up = (sig[cells][:, idx] & (ps[cells][:, idx] > pq[cells][:, idx])).any(1)
-            down = (sig[cells][:, idx] & (ps[cells][:, idx] < pq[cells][:, idx])).any(1)
-            rows[g] = {
-                "raw_quiet": fq, "raw_storm": fs,
-                "cell_delta": float(d.mean()) if d.size else float("nan"),
-                "cell_delta_se": float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan"),
-                "cells_up": int(up.sum()), "cells_down": int(down.sum()),
-            }
+        for name, ind in inds.items():
+            kq = np.bincount(cell[m & is_q & ind], minlength=n_cells)
+            ks = np.bincount(cell[m & is_s & ind], minlength=n_cells)
+            fq_raw = float(ind[m & is_q].mean()) if (m & is_q).any() else float("nan")
+            fs_raw = float(ind[m & is_s].mean()) if (m & is_s).any() else float("nan")
+            if w.sum() > 0:
+                fq, fs = kq[use] / nq[use], ks[use] / ns[use]
+                delta = float((w * (fs - fq)).sum() / w.sum())
+                var = float((w * fq * (1 - fq) * (1 + w / nq[use])).sum() / w.sum() ** 2)
+                quiet_matched = float((w * fq).sum() / w.sum())
+            else:
+                delta = var = quiet_matched = float("nan")
+            rows[name] = {"raw_quiet": fq_raw, "raw_storm": fs_raw,
+                          "matched_quiet": quiet_matched,
+                          "matched_delta": delta, "matched_se": float(np.sqrt(var))}
         t_q = s.loc[m & is_q, "T_mean"]
         t_s = s.loc[m & is_s, "T_mean"]
         out["regions"][region] = {
             "n_quiet": int((m & is_q).sum()), "n_storm": int((m & is_s).sum()),
-            "n_cells_both": int(cells.sum()),
+            "n_cells": int(use.sum()), "n_storm_matched": int(w.sum()),
             "T_median_quiet_eV": float(t_q.median()) if len(t_q) else float("nan"),
             "T_median_storm_eV": float(t_s.median()) if len(t_s) else float("nan"),
             "T_p90_quiet_eV": float(t_q.quantile(0.9)) if len(t_q) else float("nan"),
@@ -133,7 +135,7 @@ def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: in
 
 
 def plot_shifts(atlas, result: dict, path: Path) -> Path:
-    """Figure: cell-matched Δp per regime group and region, and near-Earth ion temperatures."""
+    """Figure: cell-matched share shifts per indicator and region, and near-Earth ion temperatures."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,13 +148,14 @@ def plot_shifts(atlas, result: dict, path: Path) -> Path:
     width = 0.8 / len(regions)
     for i, region in enumerate(regions):
         rows = result["regions"][region]["groups"]
-        d = [rows[g]["cell_delta"] for g in groups]
-        e = [rows[g]["cell_delta_se"] for g in groups]
+        d = [rows[g]["matched_delta"] for g in groups]
+        e = [rows[g]["matched_se"] for g in groups]
         ax.bar(np.arange(len(groups)) + (i - (len(regions) - 1) / 2) * width, d, width, yerr=e,
-               capsize=2, label=f"{region}, {result['regions'][region]['n_cells_both']} cells")
+               capsize=2, label=f"{region}: {result['regions'][region]['n_storm_matched']} storm "
+                                f"states in {result['regions'][region]['n_cells']} cells")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(np.arange(len(groups)), groups, rotation=30, ha="right")
-    ax.set_ylabel("cell-matched  p(storm) − p(quiet)")
+    ax.set_ylabel("storm share − quiet share, same cells")
     ax.set_title(f"Regime occupancy shift, storm (Dst ≤ {result['storm'][1]:g} nT) vs quiet "
                  f"(|Dst| ≤ {result['quiet'][1]:g} nT)", fontsize=10)
     ax.legend(fontsize=8)
@@ -188,7 +191,7 @@ def main(argv=None) -> int:
     ap.add_argument("atlas_dir")
     ap.add_argument("--out", help="figure path (PNG)")
     ap.add_argument("--min-states", type=int, default=10)
-    ap.add_argument("--cell", type=float, default=2.0, help="grid cell size, R_E")
+    ap.add_argument("--cell", type=float, default=4.0, help="grid cell size, R_E")
     args = ap.parse_args(argv)
     atlas = Atlas.open(args.atlas_dir)
     result = storm_shifts(atlas, min_states=args.min_states, cell_re=args.cell)
