@@ -101,6 +101,11 @@ def process_day(
         df = make_states(data["fgm"], data["fpi-dis"], d, d + 1, positions=data["mec"],
                          indices=indices, truth=truth, mission=mission, probe=probe)
         summary["states"] = int(len(df))
+        if df.attrs.get("windows_without_position"):
+            n = df.attrs["windows_without_position"]
+            summary["windows_without_position"] = n
+            errors.append({"file": f"day {d}",
+                           "error": f"{n} valid window(s) dropped: no ephemeris position"})
         side = Path(out_dir) / "_days" / f"{str(d).replace('-', '')}.json"
         side.parent.mkdir(parents=True, exist_ok=True)
         tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")

@@ -154,9 +154,9 @@ def _bin_means(times, values, origin, n_bins):
     return means, counts
 
 
-def _interp_positions(t_state, r_km, centres_ns, max_gap_s=600.0):
-    """Linear interpolation of an ephemeris to bin centres; NaN beyond the ephemeris (plus
-    one gap length) or across ephemeris gaps longer than ``max_gap_s``."""
+def _interp_positions(t_state, r_km, centres_ns, max_gap_s=600.0, max_extrapolate_s=90.0):
+    """Linear interpolation of an ephemeris to bin centres; NaN more than
+    ``max_extrapolate_s`` beyond its ends or across gaps longer than ``max_gap_s``."""
     out = np.full((centres_ns.size, 3), np.nan)
     if t_state is None or len(t_state) == 0:
         return out
@@ -170,7 +170,8 @@ def _interp_positions(t_state, r_km, centres_ns, max_gap_s=600.0):
     for j in range(3):
         out[:, j] = np.interp(x, ts, r[:, j])
     margin = max_gap_s * _NS
-    outside = (x < ts[0] - margin) | (x > ts[-1] + margin)
+    edge = max_extrapolate_s * _NS
+    outside = (x < ts[0] - edge) | (x > ts[-1] + edge)
     if ts.size > 1:
         pos = np.clip(np.searchsorted(ts, x), 1, ts.size - 1)
         gap = (ts[pos] - ts[pos - 1]) > margin
@@ -247,14 +248,19 @@ def make_states(
     std = np.sqrt(var)
 
     centres = origin.astype(np.int64) + (np.arange(n_bins) * BIN_S + BIN_S / 2) * _NS
+    pos = np.concatenate([_interp_positions(fgm["time_state"].values, fgm["r_gsm"].values,
+                                            centres),
+                          _interp_positions(fgm["time_state"].values, fgm["r_gse"].values,
+                                            centres)], axis=1)
     if positions is not None and positions.sizes.get("time", 0):
-        t_pos, r_gsm, r_gse = (positions["time"].values, positions["r_gsm"].values,
-                               positions["r_gse"].values)
-    else:
-        t_pos, r_gsm, r_gse = (fgm["time_state"].values, fgm["r_gsm"].values,
-                               fgm["r_gse"].values)
-    pos = np.concatenate([_interp_positions(t_pos, r_gsm, centres),
-                          _interp_positions(t_pos, r_gse, centres)], axis=1) / R_E_KM
+        # MEC (the definitive ephemeris product) where it covers, the FGM copy elsewhere
+        mec = np.concatenate([
+            _interp_positions(positions["time"].values, positions["r_gsm"].values, centres),
+            _interp_positions(positions["time"].values, positions["r_gse"].values, centres)],
+            axis=1)
+        have = np.isfinite(mec).all(axis=1)
+        pos[have] = mec[have]
+    pos /= R_E_KM
     wpos = np.where(mask[:, None, :], _windows(pos)[keep], np.nan)  # (k, 6, 12)
     with np.errstate(all="ignore"):
         import warnings
@@ -288,7 +294,9 @@ def make_states(
     if truth is not None and len(truth):
         df["region"] = _majority_region(truth, origin, n_bins, keep)
     # a window without a position cannot be placed in the atlas
-    df = df[np.isfinite(med).all(axis=1)].reset_index(drop=True)
+    placed = np.isfinite(med).all(axis=1)
+    df = df[placed].reset_index(drop=True)
+    df.attrs["windows_without_position"] = int((~placed).sum())
     return df
 
 

@@ -76,3 +76,42 @@ def test_mec_positions_preferred_and_gse_derived(tmp_path):
     np.testing.assert_allclose(df[["x_gse", "y_gse", "z_gse"]].iloc[0], gse[at] / 6371.2,
                                rtol=2e-3)
 
+
+
+def test_partial_mec_falls_back_to_fgm_and_missing_ephemeris_is_reported(tmp_path):
+    day = "2015-10-23"
+    _day_of_data(tmp_path / "a", day, [10])
+    d0 = np.datetime64(day, "ns")
+    # MEC covers 10:00-11:00 only; the FGM ephemeris (60000, 10000, 5000) km the rest
+    tm = np.arange(d0 + np.timedelta64(10, "h"), d0 + np.timedelta64(11, "h"),
+                   np.timedelta64(30, "s"))
+    gsm = np.tile([-120000.0, 30000.0, 6000.0], (tm.size, 1))
+    mec = tmp_path / "a" / sdc_relpath(f"mms1_mec_srvy_l2_epht89d_{day.replace('-', '')}_v2.1.0.cdf")
+    _write_mec(mec, tm, gsm, gsm)
+    ingest(tmp_path / "a", tmp_path / "s", progress=False)
+    df = read_states(tmp_path / "s").set_index("time")
+    assert df.loc[pd.Timestamp(f"{day}T10:30"), "x_gsm"] == pytest.approx(-120000 / 6371.2)
+    assert df.loc[pd.Timestamp(f"{day}T11:30"), "x_gsm"] == pytest.approx(60000 / 6371.2)
+    assert len(df) == 119
+
+
+def test_windows_without_ephemeris_are_dropped_and_reported(tmp_path):
+    day = "2015-10-24"
+    d0 = np.datetime64(day, "ns")
+    tf = d0 + (np.arange(0, 86400, 8.0) * 1e9).astype("timedelta64[ns]")
+    ts = np.arange(d0 + np.timedelta64(10, "h"), d0 + np.timedelta64(630, "m"),
+                   np.timedelta64(30, "s"))  # ephemeris 10:00-10:29:30 only
+    write_fgm(tmp_path / "a" / sdc_relpath(fgm_name(day)), tf,
+              np.tile([0.0, 0.0, 10.0], (tf.size, 1)), t_state=ts)
+    tp = d0 + (np.arange(10 * 3600, 12 * 3600, 4.5) * 1e9).astype("timedelta64[ns]")
+    m = tp.size
+    write_fpi(tmp_path / "a" / sdc_relpath(fpi_name(f"{day}T10")), tp, np.full(m, 2.0),
+              np.tile([-50.0, 0, 0], (m, 1)), np.full(m, 1000.0), np.full(m, 1000.0))
+    rep = ingest(tmp_path / "a", tmp_path / "s", progress=False)
+    df = read_states(tmp_path / "s")
+    # bins within 90 s of the last ephemeris point (10:29:30) still get a position, so the
+    # window [10:30, 10:32) is placed from its first six bins; later ones are dropped
+    assert df["time"].max() == pd.Timestamp(f"{day}T10:31")
+    note = [e for e in rep.skipped_files if e["file"] == f"day {day}"]
+    assert note and "no ephemeris position" in note[0]["error"]
+    assert rep.states + int(note[0]["error"].split()[0]) == 119
