@@ -57,21 +57,26 @@ class QueryResult:
                  cell_hi):
         self.positions, self.leaf, self.names, self.condition = positions, leaf, names, condition
         self.row = row  # (M,) row of each position in the cell tables (last row: NaN, outside)
-        self._tables = {"count": np.append(cell_count, 0)}
-        nan_row = np.full((1, len(names)), np.nan)
-        for name, table in (("p", cell_p), ("lo", cell_lo), ("hi", cell_hi)):
-            self._tables[name] = np.concatenate([table, nan_row])
-        self._cache: dict[str, np.ndarray] = {}
+        k = len(names)
+        table = np.concatenate([np.hstack([cell_p, cell_lo, cell_hi]), np.full((1, 3 * k), np.nan)])
+        self._table, self._count_table, self._k = table, np.append(cell_count, 0), k
+        self._gathered: np.ndarray | None = None
+        self._count: np.ndarray | None = None
 
-    def _get(self, name: str) -> np.ndarray:
-        if name not in self._cache:
-            self._cache[name] = self._tables[name][self.row]
-        return self._cache[name]
+    def _block(self) -> np.ndarray:
+        if self._gathered is None:  # one gather for p, lo and hi together
+            self._gathered = np.take(self._table, self.row, axis=0)
+        return self._gathered
 
-    count = property(lambda self: self._get("count"))
-    p = property(lambda self: self._get("p"))
-    lo = property(lambda self: self._get("lo"))
-    hi = property(lambda self: self._get("hi"))
+    @property
+    def count(self) -> np.ndarray:
+        if self._count is None:
+            self._count = np.take(self._count_table, self.row)
+        return self._count
+
+    p = property(lambda self: self._block()[:, : self._k])
+    lo = property(lambda self: self._block()[:, self._k: 2 * self._k])
+    hi = property(lambda self: self._block()[:, 2 * self._k:])
 
     def __len__(self) -> int:
         return len(self.leaf)
