@@ -240,8 +240,19 @@ def _run_local(tasks: list[tuple], scheduler: str, progress: _Progress, workers:
                 progress.update(result)
 
     name = "sync" if scheduler in ("sync", "synchronous") else scheduler
-    with _Cb():
-        return list(dask.compute(*delayed, scheduler=name, num_workers=workers))
+    if name != "threads":
+        with _Cb():
+            return list(dask.compute(*delayed, scheduler=name, num_workers=workers))
+    # our own pool, so that an interruption waits for the days in flight (each finishes
+    # writing its file) before returning: what is on disk is then exactly what is done
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        with _Cb():
+            return list(dask.compute(*delayed, scheduler="threads", pool=pool))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_distributed(tasks: list[tuple], scheduler, progress: _Progress):
