@@ -50,6 +50,8 @@ __all__ = ["RegimeConfig", "RegimeModel", "train_regimes", "regime_summary", "na
 log = logging.getLogger(__name__)
 
 RESUMABLE_FIELDS = ("max_epochs", "patience", "num_threads", "device")
+# (max_epochs also sets the learning-rate schedule: resuming with another max_epochs continues
+# on the new schedule)
 """Config fields that may change between a checkpoint and its resumed run."""
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -127,14 +129,16 @@ def _evaluate_loss(net: VQVAE, x: torch.Tensor, w: torch.Tensor, quantise: bool,
 
 def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = None,
                   octree: Octree | None = None, resume: bool = False,
-                  progress: bool = True) -> RegimeModel:
+                  progress: bool = True, stop_after_epoch: int | None = None) -> RegimeModel:
     """Train the VQ-VAE on ``states`` and write the model directory ``out_dir``.
 
     ``octree`` (optional) supplies the occupancy for the octree-informed weights; without it
     the tree is built over the states' GSM positions. ``resume=True`` continues from
     ``out_dir/checkpoint.pt`` (refused, with the reason, when its config differs).
     Per-epoch randomness is seeded by ``(seed, epoch)``, so a resumed run ends where an
-    uninterrupted one would.
+    uninterrupted one would. ``stop_after_epoch`` ends this call after that epoch, as an
+    interruption would (the checkpoint is written; the model directory is not), and returns
+    ``None``.
     """
     config = config or RegimeConfig()
     check_states(states)
@@ -195,6 +199,11 @@ def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = N
         order = (rng.choice(train_idx, size=n_train, p=p_train) if config.octree_weighting
                  else rng.permutation(train_idx))
         quantise = epoch >= config.warmup_epochs
+        frac = epoch / max(config.max_epochs - 1, 1)  # cosine schedule, a function of the epoch
+        lr = config.lr * float(config.lr_min_ratio + (1 - config.lr_min_ratio)
+                          * 0.5 * (1 + np.cos(np.pi * frac)))
+        for group in opt.param_groups:
+            group["lr"] = lr
         if epoch == config.warmup_epochs:  # k-means codebook initialisation
             with torch.no_grad():
                 net.init_codebook(net.encoder(x_all[order[: config.kmeans_samples]]),
@@ -240,6 +249,9 @@ def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = N
         state["epoch"] = epoch
         _save_torch_atomic({"config": config.to_dict(), "model": net.state_dict(),
                             "optimizer": opt.state_dict(), **state}, ckpt_path)
+        if stop_after_epoch is not None and epoch >= stop_after_epoch and not state["done"]:
+            say("stopping after epoch %d (checkpoint %s)", epoch, ckpt_path)
+            return None
 
     if state["best_model"] is None:  # max_epochs <= warmup_epochs: no VQ epoch yet
         raise ValueError(f"config: max_epochs={config.max_epochs} leaves no epoch after "

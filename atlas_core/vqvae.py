@@ -53,6 +53,7 @@ class RegimeConfig:
     # training
     batch_size: int = 2048
     lr: float = 3e-3
+    lr_min_ratio: float = 0.05  # cosine decay of the learning rate to lr * this at max_epochs
     weight_decay: float = 0.0
     max_epochs: int = 25
     warmup_epochs: int = 1  # plain autoencoder epochs before the k-means codebook init
@@ -62,7 +63,10 @@ class RegimeConfig:
     kmeans_samples: int = 50_000
     octree_weighting: bool = True  # sample states with weight 1 / (states in their leaf)
     seed: int = 0
-    num_threads: int = 2
+    # one intra-op thread: the matrices are tiny, and on a shared 2-core machine two OpenMP
+    # threads spin against other processes (measured 5.8 vs 123 ms per 2048-state batch
+    # under load; see docs/benchmarks.md "VQ-VAE training")
+    num_threads: int = 1
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
 
     @classmethod

@@ -27,7 +27,8 @@ def add_parser(subparsers) -> None:
                    help="train on the states as sampled (no inverse leaf-occupancy weights)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1 is fastest for this small model on shared cores)")
     p.add_argument("--no-evaluate", action="store_true",
                    help="skip the evaluation even when truth regions are present")
     p.add_argument("--no-counterpart", action="store_true",

@@ -64,9 +64,10 @@ def test_deterministic_and_resumable(fake_states, tmp_path):
     b = train_regimes(fake_states, tmp_path / "b", cfg, progress=False)
     for (ka, va), (kb, vb) in zip(a.net.state_dict().items(), b.net.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb), ka
-    # interrupted after 3 epochs, then resumed to 4: same weights as the uninterrupted run
-    train_regimes(fake_states, tmp_path / "c", RegimeConfig(**{**FAST, "max_epochs": 3}),
-                  progress=False)
+    # interrupted after 3 epochs, then resumed: same weights as the uninterrupted run
+    assert train_regimes(fake_states, tmp_path / "c", cfg, progress=False,
+                         stop_after_epoch=2) is None
+    assert not (tmp_path / "c" / "model.pt").exists()
     c = train_regimes(fake_states, tmp_path / "c", cfg, resume=True, progress=False)
     for (ka, va), (_, vc) in zip(a.net.state_dict().items(), c.net.state_dict().items(), strict=True):
         assert torch.equal(va, vc), ka
