@@ -1,0 +1,427 @@
+"""Dashboard latency: server-side interaction costs, and first page / round trips in Chromium.
+
+Server side (in this process, no network): one session's :class:`dashboard.app.App` is built
+and rendered into a Bokeh document, then each interaction sets a filter the way a widget does
+and the clock stops when the view's new plot objects exist (HoloViews/Panel update the Bokeh
+models synchronously outside a server loop):
+
+- slider: a new slice offset (never seen before, so no memo helps) -> new slice rectangles;
+- plane / colour: other plane and colouring -> new rectangles;
+- condition: all -> quiet -> storm (occupancy over every state) -> slice, inspector, 3D data;
+- cell click: ``filters.cell = leaf`` -> the inspector's new regime/feature plots;
+- 3D map: rebuild of the voxel scene and its vtk.js serialisation (when the tab is open);
+- export: ``render_slice`` PNG (300 dpi) and PDF.
+
+Browser (``--browser``): ``atlas serve`` on a free 127.0.0.1 port, Debian's Chromium driven
+by Playwright (never ``playwright install``): first page ready (the slice plot drawn) for a
+few fresh sessions, then round trips measured in the page: a widget value set through BokehJS
+-> websocket -> server -> patches back, until the server-rendered caption shows the new value
+and the websocket is quiet; a cell click -> the inspector names the cell.
+
+Run (queue behind other heavy jobs)::
+
+    flock /tmp/atlas-heavy.lock .venv/bin/python bench/bench_dashboard.py data/atlas10y --browser
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TARGET_MS = 200.0
+
+
+def summarise(samples_s: list[float]) -> dict:
+    """first / median / p95 / max in ms of a list of durations in seconds."""
+    ms = sorted(1000.0 * s for s in samples_s)
+    if not ms:
+        return {"n": 0}
+
+    def pct(q):
+        return ms[min(len(ms) - 1, max(0, int(round(q * (len(ms) - 1)))))]
+
+    return {"n": len(ms), "first_ms": round(1000.0 * samples_s[0], 1),
+            "median_ms": round(statistics.median(ms), 1), "p95_ms": round(pct(0.95), 1),
+            "max_ms": round(ms[-1], 1)}
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------------------------
+# server side
+# --------------------------------------------------------------------------------------------
+
+def bench_server(atlas_dir: Path, repeats: int) -> dict:
+    import numpy as np
+    from bokeh.document import Document
+    from bokeh.models import GlyphRenderer
+
+    t0 = time.perf_counter()
+    from dashboard.app import App, _extensions, load_atlas
+
+    _extensions()
+    t_import = time.perf_counter() - t0
+    t_load = timed(lambda: load_atlas(str(atlas_dir.resolve())))
+    apps = []
+    t_app = timed(lambda: apps.append(App(atlas_dir.resolve(), sync_url=False)))
+    app = apps[0]
+    store, f = app.store, app.filters
+    doc = Document()
+    roots = []
+    t_render = timed(lambda: roots.append(app.template().server_doc(doc)))
+    root_models = list(doc.roots)
+
+    def slice_rects() -> int:
+        n = 0
+        for r in root_models:
+            for g in r.select({"type": GlyphRenderer}):
+                data = g.data_source.data
+                if "left" in data:
+                    n = max(n, len(data["left"]))
+        return n
+
+    out = {"atlas": str(atlas_dir), "n_states": int(store.n_states), "n_leaves": int(store.n_leaves),
+           "k": int(store.k), "synthetic": bool(store.synthetic),
+           "import_s": round(t_import, 2), "open_atlas_s": round(t_load, 2),
+           "session_app_s": round(t_app, 2), "session_render_s": round(t_render, 2)}
+    print(f"atlas {atlas_dir}: {store.n_states:,} states, {store.n_leaves:,} leaves, k={store.k}")
+    print(f"  imports {t_import:.2f} s, open atlas {t_load:.2f} s, per session: App {t_app:.2f} s, "
+          f"render to Bokeh {t_render:.2f} s")
+
+    lo, hi = store.extent
+    span = np.arange(np.ceil(lo.min() + 1), np.floor(hi.max() - 1), 0.5)
+    rng = np.random.default_rng(0)
+    offsets = rng.permutation(span)[:repeats]
+
+    samples: dict[str, list[float]] = {}
+
+    def record(name, fn):
+        samples.setdefault(name, []).append(timed(fn))
+
+    # slider: new offsets; check the rectangles really changed once
+    before = slice_rects()
+    for v in offsets:
+        record("slider: slice offset", lambda v=v: setattr(f, "offset", float(v)))
+    f.offset = 0.0
+    assert slice_rects() > 0 and (before > 0), "the slice plot holds no rectangles"
+
+    # store alone (the data part of the slider cost)
+    for v in offsets[: max(3, repeats // 2)]:
+        f2 = type(f)()
+        f2.offset = float(v)
+        f2.plane = "XZ"
+        record("store only: slice_frame", lambda f2=f2: store.slice_frame(f2))
+
+    for plane in ["XZ", "YZ", "XY"] * max(1, repeats // 6):
+        record("plane change", lambda p=plane: setattr(f, "plane", p))
+    for color in ["entropy", "probability", "count", "storm_minus_quiet", "dominant"] * max(
+            1, repeats // 10):
+        record("colour change", lambda c=color: setattr(f, "slice_color", c))
+
+    # condition: the quiet/storm ranges moved each time so that no memo answers
+    for i in range(max(2, repeats // 4)):
+        record("condition: Dst range", lambda i=i: setattr(f, "quiet_dst", (-20.0 - i, 20.0)))
+        record("condition: all/quiet/storm",
+               lambda i=i: setattr(f, "show", ["quiet", "storm", "all"][i % 3]))
+
+    # cell click: non-empty leaves of the current slice
+    frame = store.slice_frame(f)
+    leaves = frame.loc[frame["count"] > 0, "leaf"].to_numpy()
+    for leaf in rng.permutation(leaves)[:repeats]:
+        record("cell click -> inspector", lambda leaf=leaf: setattr(f, "cell", int(leaf)))
+
+    # 3D map, once its tab is shown: a condition change rebuilds and reserialises the scene
+    view3d = app.regime3d
+    if hasattr(view3d, "vtk_pane"):
+        t_first3d = timed(lambda: view3d.vtk_pane().get_root(doc))
+        samples["3D map: first scene + serialise"] = [t_first3d]
+        for i in range(max(2, repeats // 6)):
+            record("3D map: condition -> new scene",
+                   lambda i=i: setattr(f, "show", ["quiet", "storm", "all"][i % 3]))
+        n_vox = sum(view3d._plotter.actors[n].mapper.dataset.n_cells
+                    for n in view3d._plotter.actors if n.startswith("voxels_"))
+        out["voxels_3d"] = int(n_vox)
+
+    # export
+    from atlas_core.figures import render_slice
+
+    for fmt in ("png", "pdf", "svg"):
+        for _ in range(2):
+            record(f"export {fmt}", lambda fmt=fmt: render_slice(
+                store.atlas, "xy", 0.0, "dominant", "quiet", fmt))
+
+    out["interactions"] = {k: summarise(v) for k, v in samples.items()}
+    print(f"  {'interaction':36s} {'n':>3s} {'first':>8s} {'median':>8s} {'p95':>8s}   (ms)")
+    for k, s in out["interactions"].items():
+        flag = "" if k.startswith(("export", "3D", "store")) or s["p95_ms"] < TARGET_MS else "  > 200 ms"
+        print(f"  {k:36s} {s['n']:3d} {s['first_ms']:8.1f} {s['median_ms']:8.1f} {s['p95_ms']:8.1f}{flag}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# browser
+# --------------------------------------------------------------------------------------------
+
+JS_SET = """([title, prop, value]) => {
+    for (const doc of Bokeh.documents) {
+        for (const m of doc.all_models) {
+            if (m.title === title && prop in m) {
+                if (prop === 'value' && 'value_throttled' in m) {
+                    m.setv({value: value, value_throttled: value});
+                } else {
+                    m.setv({[prop]: value});
+                }
+                return true;
+            }
+        }
+    }
+    return false;
+}"""
+
+JS_SLICE_READY = """() => {
+    if (!window.Bokeh || !Bokeh.index) return false;
+    const v = Bokeh.index.query_one(v => v.model && v.model.name === 'atlas-slice');
+    return !!(v && v.has_finished());
+}"""
+
+JS_SLICE_PIXEL = """([x, y]) => {
+    const view = Bokeh.index.query_one(v => v.model && v.model.name === 'atlas-slice');
+    const frame = view.frame;
+    const r = view.canvas_view.el.getBoundingClientRect();
+    return [r.left + frame.x_scale.compute(x), r.top + frame.y_scale.compute(y)];
+}"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``atlas serve ATLAS_DIR`` on a free loopback port, its log in a file."""
+
+    def __init__(self, atlas_dir: Path, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        env = {**os.environ, "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "atlas_core", "serve", str(atlas_dir), "--port", str(self.port)],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.started = time.perf_counter()
+
+    def wait(self, timeout: float = 300.0) -> float:
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}); see {self.log_path}")
+            try:  # any HTTP answer (even 404) means the server listens; GET / would make a session
+                with urllib.request.urlopen(self.url + "liveness", timeout=2):
+                    return time.perf_counter() - self.started
+            except urllib.error.HTTPError:
+                return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.25)
+        raise TimeoutError(f"server did not answer in {timeout} s")
+
+    def errors(self) -> list[str]:
+        text = self.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines()
+                if "Traceback" in line or " ERROR " in line or "Exception" in line]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class WsClock:
+    """Arrival times of websocket frames from the server, to find when an update settled."""
+
+    def __init__(self, page):
+        self.frames: list[float] = []
+        page.on("websocket", lambda ws: ws.on(
+            "framereceived", lambda _payload: self.frames.append(time.perf_counter())))
+
+    def settled_after(self, t0: float, page, quiet_s: float = 0.3, timeout: float = 30.0) -> float:
+        """Time of the last frame after ``t0`` once no frame has come for ``quiet_s``."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            page.wait_for_timeout(50)
+            after = [t for t in self.frames if t >= t0]
+            if after and time.perf_counter() - after[-1] >= quiet_s:
+                return after[-1]
+        raise TimeoutError("the server's update did not settle")
+
+
+def page_ready(page, url: str, timeout_ms: int = 120_000) -> float:
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(JS_SLICE_READY, timeout=timeout_ms, polling=50)
+    return time.perf_counter() - t0
+
+
+def bench_browser(atlas_dir: Path, repeats: int, sessions: int, log_dir: Path) -> dict:
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.filters import SLICE_COLORS
+
+    server = Server(atlas_dir, log_dir / "bench_dashboard_server.log")
+    out: dict = {}
+    try:
+        out["server_start_s"] = round(server.wait(), 2)
+        print(f"browser: atlas serve answered after {out['server_start_s']:.1f} s on {server.url}")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                         headless=True)
+            firsts = []
+            for _ in range(sessions):
+                ctx = browser.new_context(viewport={"width": 1600, "height": 1100})
+                page = ctx.new_page()
+                firsts.append(page_ready(page, server.url))
+                ctx.close()
+            out["first_page_ready"] = summarise(firsts)
+            print(f"  first page ready (slice drawn), {sessions} fresh sessions: "
+                  f"first {firsts[0]:.2f} s, median {statistics.median(firsts):.2f} s, "
+                  f"max {max(firsts):.2f} s (target < 5 s)")
+
+            ctx = browser.new_context(viewport={"width": 1600, "height": 1100})
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            clock = WsClock(page)
+            page_ready(page, server.url)
+            page.wait_for_timeout(1000)
+
+            def round_trip(title, prop, value, expect_text):
+                t0 = time.perf_counter()
+                ok = page.evaluate(JS_SET, [title, prop, value])
+                if not ok:
+                    raise RuntimeError(f"no widget titled {title!r} with {prop!r}")
+                page.locator(f"text={expect_text}").first.wait_for(timeout=60_000)
+                t_text = time.perf_counter()
+                t_ws = clock.settled_after(t0, page)
+                return max(t_text, t_ws) - t0
+
+            rt: dict[str, list[float]] = {}
+            rng = np.random.default_rng(1)
+            offsets = rng.permutation(np.arange(-12.0, 12.0, 0.5))[:repeats]
+            for v in offsets:
+                rt.setdefault("slider: offset", []).append(round_trip(
+                    "Offset along the normal [R_E]", "value", float(v), f"plane at {v:+.1f} R_E"))
+            labels = {k: v for k, v in SLICE_COLORS.items()}
+            for key in ["entropy", "count", "dominant"] * max(1, repeats // 6):
+                rt.setdefault("select: colour", []).append(round_trip(
+                    "Colour cells by", "value", labels[key], f"colour: {labels[key]}"))
+
+            # cell clicks: the inspector must name the clicked leaf
+            from dashboard.filters import Filters
+            from dashboard.store import DataStore
+
+            store = DataStore.open(atlas_dir)
+            fl = Filters()
+            fl.offset = float(offsets[-1])
+            frame = store.slice_frame(fl)
+            frame = frame[frame["count"] > 0].sort_values("u1")
+            picks = frame.iloc[np.linspace(0, len(frame) - 1, min(repeats, len(frame))).astype(int)]
+            clicks, failed = [], 0
+            for row in picks.itertuples():
+                u, v = (row.u0 + row.u1) / 2, (row.v0 + row.v1) / 2
+                leaf = store.leaf_at("XY", fl.offset, u, v)
+                px, py = page.evaluate(JS_SLICE_PIXEL, [u, v])
+                t0 = time.perf_counter()
+                page.mouse.click(px, py)
+                try:
+                    page.locator(".atlas-inspector", has_text=f"leaf {leaf} ").first.wait_for(
+                        timeout=20_000)
+                except Exception:
+                    failed += 1
+                    page.screenshot(path=str(log_dir / "bench_dashboard_click.png"))
+                    print(f"  cell click at ({u:.2f}, {v:.2f}) R_E -> px ({px:.0f}, {py:.0f}): "
+                          f"the inspector never showed leaf {leaf}")
+                    continue
+                t_text = time.perf_counter()
+                clicks.append(max(t_text, clock.settled_after(t0, page)) - t0)
+            if clicks:
+                rt["cell click -> inspector"] = clicks
+            out["cell_clicks_failed"] = failed
+            out["round_trips"] = {k: summarise(v) for k, v in rt.items()}
+            out["page_errors"] = errors
+            print(f"  {'round trip in Chromium':36s} {'n':>3s} {'first':>8s} {'median':>8s} {'p95':>8s}   (ms)")
+            for k, s in out["round_trips"].items():
+                print(f"  {k:36s} {s['n']:3d} {s['first_ms']:8.1f} {s['median_ms']:8.1f} {s['p95_ms']:8.1f}")
+            ctx.close()
+            browser.close()
+        out["server_errors"] = server.errors()
+        print(f"  page errors: {len(out['page_errors'])}, server log errors: {len(out['server_errors'])}")
+        for line in sorted(set(out["page_errors"]))[:5] + out["server_errors"][:5]:
+            print(f"    {line[:300]}")
+    finally:
+        server.stop()
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("atlas_dir", nargs="?", type=Path, default=None,
+                   help="atlas directory (default: data/atlas10y, else data/atlas1y)")
+    p.add_argument("--repeats", type=int, default=12, help="samples per interaction")
+    p.add_argument("--browser", action="store_true", help="also measure in Chromium")
+    p.add_argument("--sessions", type=int, default=5, help="fresh sessions for first-page time")
+    p.add_argument("--no-server", action="store_true", help="skip the in-process part")
+    p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
+    args = p.parse_args(argv)
+    atlas_dir = args.atlas_dir
+    if atlas_dir is None:
+        atlas_dir = next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
+                          if (REPO / "data" / d / "atlas.nc").exists()), None)
+        if atlas_dir is None:
+            print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
+            return 2
+    results: dict = {"machine": f"{os.cpu_count()} CPU cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if not args.no_server:
+        results["server"] = bench_server(atlas_dir, args.repeats)
+    if args.browser:
+        if not Path(CHROMIUM).exists():
+            print(f"{CHROMIUM} missing: apt-get install -y chromium", file=sys.stderr)
+            return 2
+        log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+        results["browser"] = bench_browser(atlas_dir, args.repeats, args.sessions, log_dir)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
