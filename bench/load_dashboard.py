@@ -1,0 +1,289 @@
+"""Load test: concurrent Chromium sessions change the dashboard's controls for a minute.
+
+``atlas serve`` runs on a free 127.0.0.1 port; one Chromium (Debian's, driven by Playwright's
+async API; never ``playwright install``) opens ``--sessions`` isolated browser contexts, each a
+separate Panel session. Every session owns a disjoint window of slice offsets (and starts from
+its own plane and colouring through the URL), then loops until ``--duration`` s are up: it sets
+a control through BokehJS exactly as a widget would (offset slider, plane buttons, colour
+select, quiet/storm/all condition), and times the round trip until
+
+1. the server-rendered caption of its slice shows its own new state, and
+2. its websocket has gone quiet (the last patch of the update has arrived).
+
+Isolation check (no cross-session leakage): after each update, the session reads back its
+caption, its slider's value in the page and the URL's query; any value that is not its own
+(for instance another session's offset) is counted as a leak, with the details printed.
+
+Errors: page errors (uncaught JavaScript exceptions), failed updates (no caption within the
+timeout) and tracebacks in the server log are counted. Prints per-session counts and overall
+median/p95/max latency.
+
+Run (queue behind other heavy jobs)::
+
+    flock /tmp/atlas-heavy.lock .venv/bin/python bench/load_dashboard.py data/atlas10y
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dashboard import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    JS_SET,
+    JS_SLICE_READY,
+    REPO,
+    Server,
+    summarise,
+)
+
+JS_SET_ACTIVE = """([label, index]) => {
+    for (const doc of Bokeh.documents) {
+        for (const m of doc.all_models) {
+            if (Array.isArray(m.labels) && m.labels.includes(label) && 'active' in m) {
+                m.setv({active: index});
+                return true;
+            }
+        }
+    }
+    return false;
+}"""
+
+JS_READ_SLIDER = """(title) => {
+    for (const doc of Bokeh.documents) {
+        for (const m of doc.all_models) {
+            if (m.title === title && 'value' in m) return m.value;
+        }
+    }
+    return null;
+}"""
+
+OFFSET_TITLE = "Offset along the normal [R_E]"
+PLANES = ["XY", "XZ", "YZ"]
+SHOWS = {"all states": "all", "quiet": "quiet", "storm": "storm"}
+COLOURS = ["dominant", "entropy", "count"]  # captions of these need no regime label
+
+
+class Session:
+    """One browser context = one Panel session, with its own expected state."""
+
+    def __init__(self, i: int, offsets: list[float], labels: dict, cond_labels: dict):
+        self.i = i
+        self.offsets = offsets
+        self.labels = labels
+        self.cond_labels = cond_labels
+        self.state = {"plane": PLANES[i % 3], "offset": offsets[0],
+                      "color": COLOURS[i % len(COLOURS)], "show": "all"}
+        self.latencies: list[float] = []
+        self.first_page_s: float | None = None
+        self.updates = 0
+        self.failed: list[str] = []
+        self.leaks: list[str] = []
+        self.page_errors: list[str] = []
+        self.frames: list[float] = []
+
+    def caption(self) -> str:
+        s = self.state
+        return (f"{s['plane']} plane at {s['offset']:+.1f} R_E — colour: {self.labels[s['color']]}; "
+                f"condition: {self.cond_labels[s['show']]}.")
+
+    def query(self) -> str:
+        s = self.state
+        return f"?plane={s['plane']}&offset={s['offset']}&color={s['color']}"
+
+
+async def settled(session: Session, t0: float, quiet_s: float = 0.3, timeout: float = 60.0) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+        after = [t for t in session.frames if t >= t0]
+        if after and time.perf_counter() - after[-1] >= quiet_s:
+            return after[-1]
+    raise TimeoutError("update did not settle")
+
+
+async def check_isolation(session: Session, page) -> None:
+    """The session's caption, slider and URL all hold its own values."""
+    s = session.state
+    text = await page.locator("p").filter(has_text=re.compile(r"plane at [+-]\d")).first.inner_text()
+    if session.caption() not in text.replace("\n", " "):
+        session.leaks.append(f"caption {text[:120]!r}, expected {session.caption()!r}")
+    value = await page.evaluate(JS_READ_SLIDER, OFFSET_TITLE)
+    if value is None or abs(float(value) - s["offset"]) > 1e-9:
+        session.leaks.append(f"slider value {value}, expected {s['offset']}")
+    m = re.search(r"[?&]offset=([-+0-9.e]+)", page.url)
+    if m and abs(float(m.group(1)) - s["offset"]) > 1e-9:
+        session.leaks.append(f"URL offset {m.group(1)}, expected {s['offset']}")
+
+
+async def run_session(session: Session, browser, url: str, duration: float, seed: int,
+                      timeout_s: float) -> None:
+    ctx = await browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = await ctx.new_page()
+    page.on("pageerror", lambda e: session.page_errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda _p: session.frames.append(time.perf_counter())))
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    await page.goto(url + session.query())
+    await page.wait_for_function(JS_SLICE_READY, timeout=timeout_s * 1000, polling=100)
+    session.first_page_s = time.perf_counter() - t0
+    await page.get_by_text(session.caption()).first.wait_for(timeout=timeout_s * 1000)
+    await check_isolation(session, page)
+
+    actions = ["offset", "offset", "color", "plane", "show"]
+    end = time.perf_counter() + duration
+    step = 0
+    while time.perf_counter() < end:
+        action = actions[step % len(actions)]
+        step += 1
+        s = session.state
+        if action == "offset":
+            choices = [o for o in session.offsets if o != s["offset"]]
+            s["offset"] = rng.choice(choices)
+            js, arg = JS_SET, [OFFSET_TITLE, "value", s["offset"]]
+        elif action == "color":
+            s["color"] = rng.choice([c for c in COLOURS if c != s["color"]])
+            js, arg = JS_SET, ["Colour cells by", "value", session.labels[s["color"]]]
+        elif action == "plane":
+            s["plane"] = rng.choice([p for p in PLANES if p != s["plane"]])
+            js, arg = JS_SET_ACTIVE, ["XY", PLANES.index(s["plane"])]
+        else:
+            names = list(SHOWS.values())
+            s["show"] = rng.choice([n for n in names if n != s["show"]])
+            js, arg = JS_SET_ACTIVE, ["quiet", names.index(s["show"])]
+        t_start = time.perf_counter()
+        ok = await page.evaluate(js, arg)
+        if not ok:
+            session.failed.append(f"no widget for {action}")
+            continue
+        try:
+            await page.get_by_text(session.caption()).first.wait_for(timeout=timeout_s * 1000)
+            t_caption = time.perf_counter()
+            t_ws = await settled(session, t_start)
+        except Exception as err:  # noqa: BLE001 - any failure to update is a failed update
+            session.failed.append(f"{action} -> {session.caption()!r}: {type(err).__name__}")
+            continue
+        session.latencies.append(max(t_caption, t_ws) - t_start)
+        session.updates += 1
+        await check_isolation(session, page)
+        await asyncio.sleep(rng.uniform(0.1, 0.5))  # a user's pause between changes
+    await ctx.close()
+
+
+async def run_load(url: str, sessions: list[Session], duration: float, timeout_s: float) -> float:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                           headless=True)
+        t0 = time.perf_counter()
+        await asyncio.gather(*[run_session(s, browser, url, duration, seed=s.i, timeout_s=timeout_s)
+                               for s in sessions])
+        wall = time.perf_counter() - t0
+        await browser.close()
+    return wall
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("atlas_dir", nargs="?", type=Path, default=None,
+                   help="atlas directory (default: data/atlas10y, else data/atlas1y)")
+    p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of control changes")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds one update may take")
+    p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
+    args = p.parse_args(argv)
+    atlas_dir = args.atlas_dir
+    if atlas_dir is None:
+        atlas_dir = next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
+                          if (REPO / "data" / d / "atlas.nc").exists()), None)
+        if atlas_dir is None:
+            print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
+            return 2
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} missing: apt-get install -y chromium", file=sys.stderr)
+        return 2
+
+    import numpy as np
+
+    from dashboard.filters import SLICE_COLORS, Filters
+    from dashboard.store import DataStore
+
+    store = DataStore.open(atlas_dir)
+    f = Filters()
+    lo, hi = store.extent
+    f.set_extent(float(lo.min()), float(hi.max()))
+    a, b = f.param.offset.bounds
+    # disjoint offset windows, one per session, 0.5 R_E steps inside the data's extent
+    edges = np.linspace(a + 1, b - 1, args.sessions + 1)
+    windows = []
+    for i in range(args.sessions):
+        vals = np.arange(np.ceil(edges[i] * 2) / 2, edges[i + 1] - 0.25, 0.5)
+        windows.append([float(v) for v in vals])
+    if min(len(w) for w in windows) < 2:
+        print("extent too small for disjoint offset windows", file=sys.stderr)
+        return 2
+    cond_labels = {"all": f.current().label, "quiet": f.quiet().label, "storm": f.storm().label}
+    sessions = [Session(i, windows[i], SLICE_COLORS, cond_labels) for i in range(args.sessions)]
+    print(f"load test: {args.sessions} sessions x {args.duration:.0f} s on {atlas_dir} "
+          f"({store.n_states:,} states, {store.n_leaves:,} leaves); offset windows "
+          + ", ".join(f"[{w[0]:+.1f}..{w[-1]:+.1f}]" for w in windows))
+    del store
+
+    log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    server = Server(atlas_dir, log_dir / "load_dashboard_server.log")
+    try:
+        server.wait()
+        wall = asyncio.run(run_load(server.url, sessions, args.duration, args.timeout))
+        server_errors = server.errors()
+    finally:
+        server.stop()
+
+    all_lat = [x for s in sessions for x in s.latencies]
+    total = summarise(all_lat)
+    firsts = [s.first_page_s for s in sessions if s.first_page_s is not None]
+    n_fail = sum(len(s.failed) for s in sessions)
+    n_leak = sum(len(s.leaks) for s in sessions)
+    n_perr = sum(len(s.page_errors) for s in sessions)
+    print(f"  {'session':8s} {'updates':>7s} {'median':>8s} {'p95':>8s} {'failed':>6s} {'leaks':>5s} "
+          f"{'js err':>6s}")
+    for s in sessions:
+        st = summarise(s.latencies)
+        print(f"  {s.i:8d} {s.updates:7d} {st.get('median_ms', float('nan')):8.1f} "
+              f"{st.get('p95_ms', float('nan')):8.1f} {len(s.failed):6d} {len(s.leaks):5d} "
+              f"{len(s.page_errors):6d}")
+    print(f"  all: {total.get('n', 0)} updates in {wall:.0f} s; latency median "
+          f"{total.get('median_ms', float('nan')):.0f} ms, p95 {total.get('p95_ms', float('nan')):.0f} ms, "
+          f"max {total.get('max_ms', float('nan')):.0f} ms; first page under load: median "
+          f"{np.median(firsts):.1f} s, max {max(firsts):.1f} s")
+    print(f"  failed updates {n_fail}, cross-session leaks {n_leak}, page errors {n_perr}, "
+          f"server tracebacks/errors {len(server_errors)}")
+    for s in sessions:
+        for line in (s.failed[:2] + s.leaks[:2] + sorted(set(s.page_errors))[:2]):
+            print(f"    session {s.i}: {line[:200]}")
+    for line in server_errors[:5]:
+        print(f"    server: {line[:200]}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "atlas": str(atlas_dir), "sessions": args.sessions, "duration_s": args.duration,
+            "wall_s": wall, "latency": total, "first_page_s": firsts, "failed": n_fail,
+            "leaks": n_leak, "page_errors": n_perr, "server_errors": server_errors[:20],
+            "per_session": [{"updates": s.updates, **summarise(s.latencies)} for s in sessions],
+        }, indent=2))
+    return 0 if (n_leak == 0 and n_fail == 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
