@@ -142,3 +142,15 @@ def test_killed_ingest_subprocess_resumes(archive, tmp_path):
     assert again.days_skipped == done and again.days_done == 4 - done
     assert not list(out.rglob("*.tmp"))
     pd.testing.assert_frame_equal(_table(out), full)
+
+
+def test_cli_ingest_reads_mms_data_dir(archive, tmp_path, monkeypatch, capsys):
+    from atlas_core.cli import main
+
+    monkeypatch.setenv("MMS_DATA_DIR", str(archive))
+    assert main(["ingest", "--out", str(tmp_path / "s"), "--no-progress", "--start",
+                 "2015-11-01"]) == 0
+    assert "1 days ingested" in capsys.readouterr().out
+    assert len(read_states(tmp_path / "s")) == 119
+    monkeypatch.setenv("MMS_DATA_DIR", str(tmp_path / "nowhere"))
+    assert main(["ingest", "--out", str(tmp_path / "t")]) == 2
