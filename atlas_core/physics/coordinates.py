@@ -21,6 +21,9 @@ Checked against an MMS1 MEC file (mms1_mec_srvy_l2_epht89d_20151201_v2.1.0, 2015
 UTC): J2000 -> GSM agrees to 2.6 km in 58,123 km (0.0026 deg; tests/sources/test_coordinates.py).
 The residual is mostly along GSM Y, within the 0.01 deg of the low-precision solar longitude;
 adding IAU 1980 nutation to the Earth-rotation step changes it by < 0.1 km, so it is omitted.
+The GSE -> GSM rotation also reproduces the positions in an MMS FGM L2 file (v4.18, whose
+GSM used IGRF-12) to 0.24 km in 76,000 km with ``igrf="igrf12"`` (9.7 km with IGRF-14): the
+dipole model, not the method, is what separates products.
 
 All functions are vectorised: positions are ``(N, 3)`` arrays (any length unit; the transforms
 are rotations) and times ``(N,)`` ``datetime64`` (UTC) arrays, or one time for all positions.
@@ -30,13 +33,28 @@ from __future__ import annotations
 
 import numpy as np
 
-# --- IGRF degree-1 Gauss coefficients (nT), IGRF-14 (Alken et al. 2025) -------------------
-# Epochs 2000..2025: DGRF to 2020, IGRF 2025, and the 2025-30 secular variation (nT/yr).
-_IGRF_EPOCHS = np.array([2000.0, 2005.0, 2010.0, 2015.0, 2020.0, 2025.0])
-_IGRF_G10 = np.array([-29619.4, -29554.63, -29496.57, -29441.46, -29403.41, -29350.0])
-_IGRF_G11 = np.array([-1728.2, -1669.05, -1586.42, -1501.77, -1451.37, -1410.3])
-_IGRF_H11 = np.array([5186.1, 5077.99, 4944.26, 4795.99, 4653.35, 4545.5])
-_IGRF_SV = np.array([12.6, 10.0, -21.5])  # d/dt of g10, g11, h11 after 2025.0
+# --- IGRF degree-1 Gauss coefficients (nT) ------------------------------------------------
+# epochs, g10, g11, h11 at the epochs, and the secular variation (nT/yr) after the last one.
+IGRF_MODELS = {
+    # IGRF-14 (Alken et al. 2025): DGRF to 2020, IGRF 2025, SV 2025-30. The default.
+    "igrf14": (
+        np.array([2000.0, 2005.0, 2010.0, 2015.0, 2020.0, 2025.0]),
+        np.array([-29619.4, -29554.63, -29496.57, -29441.46, -29403.41, -29350.0]),
+        np.array([-1728.2, -1669.05, -1586.42, -1501.77, -1451.37, -1410.3]),
+        np.array([5186.1, 5077.99, 4944.26, 4795.99, 4653.35, 4545.5]),
+        np.array([12.6, 10.0, -21.5]),
+    ),
+    # IGRF-12 (Thebault et al. 2015): DGRF to 2010, IGRF 2015, SV 2015-20. What the MMS FGM
+    # L2 v4.18 files used for their GSM positions (tests/sources/test_coordinates.py).
+    "igrf12": (
+        np.array([2000.0, 2005.0, 2010.0, 2015.0]),
+        np.array([-29619.4, -29554.63, -29496.57, -29442.0]),
+        np.array([-1728.2, -1669.05, -1586.42, -1501.0]),
+        np.array([5186.1, 5077.99, 4944.26, 4797.1]),
+        np.array([10.3, 18.1, -26.6]),
+    ),
+}
+"""Dipole (degree-1) IGRF coefficients by model name; ``igrf`` arguments pick one."""
 
 # TAI - UTC (leap seconds) from 1999 on; TT = TAI + 32.184 s.
 _LEAP_DATES = np.array(
@@ -160,18 +178,21 @@ def ecliptic_pole_gei(times) -> np.ndarray:
     return np.stack([np.zeros_like(eps), -np.sin(eps), np.cos(eps)], -1)
 
 
-def igrf_dipole_coefficients(times) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def igrf_dipole_coefficients(times, igrf: str = "igrf14"):
     """IGRF degree-1 Gauss coefficients ``g10, g11, h11`` (nT) at ``times``.
 
-    Linear between the 5-year epochs; after 2025.0 the 2025-30 secular variation; before 2000
-    the 2000 values (MMS and its successors fly after 2015)."""
+    Linear between the 5-year epochs; after the last epoch its secular variation; before 2000
+    the 2000 values (MMS and its successors fly after 2015). ``igrf``: a key of
+    :data:`IGRF_MODELS`."""
+    epochs, *coefs, svs = IGRF_MODELS[igrf]
+
     def exact(days):
         y = decimal_year(days)
         out = []
-        for coef, sv in zip((_IGRF_G10, _IGRF_G11, _IGRF_H11), _IGRF_SV, strict=True):
-            inside = np.interp(y, _IGRF_EPOCHS, coef)
-            after = coef[-1] + sv * (y - _IGRF_EPOCHS[-1])
-            out.append(np.where(y > _IGRF_EPOCHS[-1], after, inside))
+        for coef, sv in zip(coefs, svs, strict=True):
+            inside = np.interp(y, epochs, coef)
+            after = coef[-1] + sv * (y - epochs[-1])
+            out.append(np.where(y > epochs[-1], after, inside))
         return np.stack(out, -1)
 
     # the coefficients drift by < 0.1 nT per day: one evaluation per day
@@ -180,22 +201,22 @@ def igrf_dipole_coefficients(times) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return g[:, 0], g[:, 1], g[:, 2]
 
 
-def dipole_axis_geo(times) -> np.ndarray:
+def dipole_axis_geo(times, igrf: str = "igrf14") -> np.ndarray:
     """Unit vector towards the northern geomagnetic (dipole) pole in GEO, ``(N, 3)``.
 
     The dipole moment points along (g11, h11, g10) (southwards, g10 < 0); the northern pole is
     the opposite direction (Hapgood 1992 §3.3: ~80.4 N, 72.6 W in 2015)."""
-    g10, g11, h11 = igrf_dipole_coefficients(times)
+    g10, g11, h11 = igrf_dipole_coefficients(times, igrf)
     q = -np.stack([g11, h11, g10], -1)
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
-def dipole_axis_gei(times) -> np.ndarray:
+def dipole_axis_gei(times, igrf: str = "igrf14") -> np.ndarray:
     """Unit vector of the northern dipole axis in GEI mean of date, ``(N, 3)``.
 
     GEO -> GEI is a rotation by GMST about Z (Hapgood's T1 transposed)."""
     t = _as_times(times)
-    q = dipole_axis_geo(t)
+    q = dipole_axis_geo(t, igrf)
     theta = gmst(t)
     c, s = np.cos(theta), np.sin(theta)
     return np.stack([c * q[:, 0] - s * q[:, 1], s * q[:, 0] + c * q[:, 1], q[:, 2]], -1)
@@ -210,10 +231,10 @@ def _gse_axes(times: np.ndarray) -> np.ndarray:
     return np.stack([x, np.cross(z, x), z], -2)
 
 
-def _gsm_axes(times: np.ndarray) -> np.ndarray:
+def _gsm_axes(times: np.ndarray, igrf: str = "igrf14") -> np.ndarray:
     """Rows = GSM unit vectors in GEI (mean of date): the GEI -> GSM matrix, ``(N, 3, 3)``."""
     x = sun_direction_gei(times)
-    q = dipole_axis_gei(times)
+    q = dipole_axis_gei(times, igrf)
     z = q - np.sum(q * x, -1, keepdims=True) * x
     z /= np.linalg.norm(z, axis=-1, keepdims=True)
     return np.stack([x, np.cross(z, x), z], -2)
@@ -238,13 +259,13 @@ def _prep(xyz, times):
     return t
 
 
-def dipole_tilt(times) -> np.ndarray:
+def dipole_tilt(times, igrf: str = "igrf14") -> np.ndarray:
     """Dipole tilt angle mu (rad): angle between the GSM Z axis and the dipole axis, positive
     when the northern magnetic pole leans towards the Sun (northern summer), Hapgood (1992)
     eq. for mu = arctan(x_e / sqrt(y_e^2 + z_e^2)) with the dipole axis in GSE."""
     t = _as_times(times)
     x = sun_direction_gei(t)
-    q = dipole_axis_gei(t)
+    q = dipole_axis_gei(t, igrf)
     return np.arcsin(np.clip(np.sum(q * x, -1), -1.0, 1.0))
 
 
@@ -258,26 +279,26 @@ def gse_to_gei(xyz, times) -> np.ndarray:
     return _apply(np.swapaxes(_gse_axes(_prep(xyz, times)), -1, -2), xyz)
 
 
-def gei_to_gsm(xyz, times) -> np.ndarray:
+def gei_to_gsm(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """GEI (mean of date) -> GSM."""
-    return _apply(_gsm_axes(_prep(xyz, times)), xyz)
+    return _apply(_gsm_axes(_prep(xyz, times), igrf), xyz)
 
 
-def gsm_to_gei(xyz, times) -> np.ndarray:
+def gsm_to_gei(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """GSM -> GEI (mean of date)."""
-    return _apply(np.swapaxes(_gsm_axes(_prep(xyz, times)), -1, -2), xyz)
+    return _apply(np.swapaxes(_gsm_axes(_prep(xyz, times), igrf), -1, -2), xyz)
 
 
-def gse_to_gsm(xyz, times) -> np.ndarray:
+def gse_to_gsm(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """GSE -> GSM: a rotation about the common X axis by the angle psi (Hapgood's T3)."""
     t = _prep(xyz, times)
-    return _apply(_gsm_axes(t), _apply(np.swapaxes(_gse_axes(t), -1, -2), xyz))
+    return _apply(_gsm_axes(t, igrf), _apply(np.swapaxes(_gse_axes(t), -1, -2), xyz))
 
 
-def gsm_to_gse(xyz, times) -> np.ndarray:
+def gsm_to_gse(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """GSM -> GSE."""
     t = _prep(xyz, times)
-    return _apply(_gse_axes(t), _apply(np.swapaxes(_gsm_axes(t), -1, -2), xyz))
+    return _apply(_gse_axes(t), _apply(np.swapaxes(_gsm_axes(t, igrf), -1, -2), xyz))
 
 
 def j2000_to_gei(xyz, times) -> np.ndarray:
@@ -299,16 +320,16 @@ def j2000_to_gse(xyz, times) -> np.ndarray:
     return _apply(_gse_axes(t), j2000_to_gei(xyz, t))
 
 
-def j2000_to_gsm(xyz, times) -> np.ndarray:
+def j2000_to_gsm(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """J2000 -> GSM."""
     t = _prep(xyz, times)
-    return _apply(_gsm_axes(t), j2000_to_gei(xyz, t))
+    return _apply(_gsm_axes(t, igrf), j2000_to_gei(xyz, t))
 
 
-def gsm_to_j2000(xyz, times) -> np.ndarray:
+def gsm_to_j2000(xyz, times, igrf: str = "igrf14") -> np.ndarray:
     """GSM -> J2000."""
     t = _prep(xyz, times)
-    return gei_to_j2000(gsm_to_gei(xyz, t), t)
+    return gei_to_j2000(gsm_to_gei(xyz, t, igrf), t)
 
 
 def gse_to_j2000(xyz, times) -> np.ndarray:

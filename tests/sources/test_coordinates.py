@@ -105,3 +105,19 @@ def test_vectorised_roundtrips_and_shapes():
     np.testing.assert_allclose(one, co.gei_to_gsm(xyz, np.repeat(times[0], n)), atol=1e-9)
     with pytest.raises(ValueError):
         co.gei_to_gse(xyz, times[:10])
+
+
+def test_gse_to_gsm_matches_the_real_fgm_file_positions(real_data):
+    """The FGM burst file carries the same ephemeris in GSE and GSM (8 points, ~11.9 R_E):
+    our GSE -> GSM rotation reproduces its GSM with the dipole model it used (IGRF-12)."""
+    from atlas_core.sources.mms import read_fgm
+
+    ds = read_fgm(real_data / "mms" / "mms1_fgm_brst_l2_20151016130524_v4.18.1.cdf")
+    t, gse, gsm = ds["time_state"].values, ds["r_gse"].values, ds["r_gsm"].values
+    err12 = np.linalg.norm(co.gse_to_gsm(gse, t, igrf="igrf12") - gsm, axis=1)
+    err14 = np.linalg.norm(co.gse_to_gsm(gse, t) - gsm, axis=1)
+    assert err12.max() < 0.5  # km, in 76,000 km (float32 positions)
+    assert err14.max() < 15.0  # the IGRF-14 dipole differs by ~0.007 deg
+    np.testing.assert_allclose(co.gsm_to_gse(gsm, t, igrf="igrf12"), gse, atol=0.5)
+    # GSE is model-free: X agrees exactly between the frames
+    np.testing.assert_allclose(co.gse_to_gsm(gse, t)[:, 0], gse[:, 0], atol=1e-6)
