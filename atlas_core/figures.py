@@ -496,14 +496,22 @@ def draw_slice(
     else:
         ulo, uhi, vlo, vhi = -15.0, 15.0, -15.0, 15.0
     pad = 0.03 * max(uhi - ulo, vhi - vlo, 1.0)
+    # the legend (two columns) and the caption sit in a strip below the map, sized in inches
+    n_leg = (2 if boundaries is not None else 0) + int(missing.any())
+    if data.kind == "categorical":
+        n_leg += len(np.unique(values[~missing]))
+    strip_h = 0.16 * math.ceil(n_leg / 2) + 0.4
     if figsize_in is None:
-        # size the figure to the slice's aspect so equal axes leave no empty bands
+        # size the figure to the slice's aspect (equal axes), so no empty bands are left
         aspect = (vhi - vlo + 2 * pad) / max(uhi - ulo + 2 * pad, 1e-9)
-        ax_w = 5.0 if data.kind == "categorical" else 6.0
-        figsize_in = (8.5 if data.kind == "categorical" else 8.0,
-                      float(np.clip(ax_w * aspect + 2.3, 4.0, 11.0)))
+        ax_w = 6.9 if data.kind == "categorical" else 6.1
+        fig_h = ax_w * aspect + 0.75 + 0.45 + strip_h
+        figsize_in = (8.0, float(np.clip(fig_h, 4.0, 12.0)))
     fig = Figure(figsize=figsize_in, layout="constrained")
-    ax = fig.add_subplot()
+    grid = fig.add_gridspec(2, 1, height_ratios=[max(figsize_in[1] - strip_h, 1.0), strip_h])
+    ax = fig.add_subplot(grid[0])
+    strip = fig.add_subplot(grid[1])
+    strip.axis("off")
 
     coll = PolyCollection(verts, facecolors=facecolors, edgecolors=(0, 0, 0, 0.15),
                           linewidths=0.1)
@@ -546,18 +554,16 @@ def draw_slice(
         legend_handles.append(Patch(facecolor=data.missing_color, edgecolor="#999999",
                                     label="no states"))
     if legend_handles:
-        ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.02, 1.0)
-                  if mappable is None else (0.0, -0.12), fontsize=7, frameon=False,
-                  ncols=1 if mappable is None else 2)
+        strip.legend(handles=legend_handles, loc="upper center", fontsize=7, frameon=False,
+                     ncols=2, borderaxespad=0.0)
 
     ax.set_aspect("equal")
     ax.set_xlabel(f"{hname}_GSM (R_E)")
     ax.set_ylabel(f"{vname}_GSM (R_E)")
     ax.set_title(data.title, fontsize=10)
     ax.grid(True, lw=0.3, alpha=0.4)
-    fig.text(0.01, 0.005, data.caption, fontsize=6.5, ha="left", va="bottom", wrap=True)
-    # keep the bottom strip free for the caption (constrained layout ignores fig.text)
-    fig.get_layout_engine().set(rect=(0.015, 0.05, 0.97, 0.94))
+    strip.text(0.5, 0.0, data.caption, fontsize=6.5, ha="center", va="bottom", wrap=True,
+               transform=strip.transAxes)
 
     title_one_line = data.title.replace("\n", " — ")
     meta = {
