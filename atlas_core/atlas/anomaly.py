@@ -75,8 +75,26 @@ def score_states(log_lik: np.ndarray, leaf: np.ndarray, act: np.ndarray, p_table
     """Anomaly score and place surprise (nats) of states inside the atlas.
 
     ``log_lik`` (N, K); ``leaf`` (N,) leaf ids (all >= 0); ``act`` (N,) activity index;
-    ``p_table`` (L, A, K) cell regime probabilities; ``p_global`` (A, K) the whole atlas' mix.
+    ``p_table`` (L, A, K) cell regime mixtures (:func:`mixture_table`); ``p_global`` (A, K) the
+    whole atlas' mix.
     """
     p_cell = p_table[leaf, act]
     score = mixture_nll(log_lik, p_cell)
     return score, score - mixture_nll(log_lik, p_global[act])
+
+
+def mixture_table(counts: np.ndarray, p_all: np.ndarray, alpha: float) -> np.ndarray:
+    """(L, A, K) regime mixtures used to score states, from (L, A, K) counts per activity bin
+    (index 0 = all states) and the (L, K) all-states posterior mean.
+
+    Activity bins are sparse (storm states are a few % of all), so a bin's mixture is the
+    posterior under a Dirichlet prior of the same total mass as the atlas' symmetric prior
+    (``K alpha``) but centred on the cell's all-states mix instead of uniform (a hierarchical
+    prior: bin within cell): ``w = (n_bin + K alpha p_all) / (N_bin + K alpha)``. A cell with no
+    state in the bin falls back to its all-states mix; index 0 is ``p_all`` itself.
+    """
+    k = counts.shape[-1]
+    mass = k * float(alpha)
+    w = (counts + mass * p_all[:, None, :]) / (counts.sum(-1, keepdims=True) + mass)
+    w[:, 0, :] = p_all
+    return w

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas_core.atlas.anomaly import activity_index, score_states
+from atlas_core.atlas.anomaly import activity_index, mixture_table, score_states
 from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
 from atlas_core.atlas.dataset import (
     DEFAULT_MIN_COUNT,
@@ -181,8 +181,8 @@ def build_atlas(
     )
     # training anomaly scores, exactly as new states are scored (cell mixture of their Dst bin)
     act = activity_index(df["dst"].to_numpy(np.float64), bins.label, list(ds["activity"].values))
-    scores, surprise = score_states(log_likelihoods(model, df), leaf, act, ds["p"].values,
-                                    global_mix(ds))
+    mix = mixture_table(ds["count"].values, ds["p"].values[:, 0], alpha)
+    scores, surprise = score_states(log_likelihoods(model, df), leaf, act, mix, global_mix(ds))
     ds = add_anomaly_quantiles(ds, scores, surprise)
     log.info("atlas: codes and anomaly scores of %d states (%.1f s)", len(df), time.perf_counter() - t0)
 

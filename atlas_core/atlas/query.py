@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from atlas_core.atlas.anomaly import activity_index, percentile_of, score_states
+from atlas_core.atlas.anomaly import (
+    activity_index,
+    mixture_table,
+    percentile_of,
+    score_states,
+)
 from atlas_core.atlas.conditioning import (
     DEFAULT_NEIGHBOURS,
     NEIGHBOUR_PARAMETERS,
@@ -356,12 +361,18 @@ class Atlas:
 
     # --- anomaly --------------------------------------------------------------------------
 
+    @cached_property
+    def _mixtures(self) -> np.ndarray:
+        """(L, A, K) regime mixtures for scoring (see :func:`anomaly.mixture_table`)."""
+        return mixture_table(self.ds["count"].values, self.ds["p"].values[:, 0], self.alpha)
+
     def anomaly(self, states: pd.DataFrame, by_activity: bool = True) -> pd.DataFrame:
         """Anomaly measures of new states, one row each (index aligned with ``states``):
 
         - ``anomaly_score`` (nats): negative log-likelihood of the state's 14 features under its
-          cell's regime mixture — the cell's probabilities in the state's Dst activity bin when
-          ``by_activity`` and Dst is known, else over all states;
+          cell's regime mixture — for the state's Dst activity bin when ``by_activity`` and Dst
+          is known (shrunk towards the cell's all-states mix, :func:`anomaly.mixture_table`),
+          else the cell's all-states probabilities;
         - ``anomaly_percentile``: its percentile among the training states' scores;
         - ``place_surprise`` (nats): the score minus the state's score under the whole atlas'
           regime mix (how much less likely *here* than anywhere; see
@@ -383,7 +394,7 @@ class Atlas:
         if inside.any():
             log_lik = np.asarray(self.model.log_likelihood(states.loc[inside]), dtype=np.float64)
             score[inside], surprise[inside] = score_states(
-                log_lik, leaf[inside], act[inside], self.ds["p"].values, global_mix(self.ds))
+                log_lik, leaf[inside], act[inside], self._mixtures, global_mix(self.ds))
         pct = self.ds["percentile"].values
         return pd.DataFrame({
             "leaf": leaf,

@@ -19,9 +19,9 @@ def heldout(states_df, tmp_path_factory):
     minus every fourth 2-hour block of time; those blocks are held out (whole days would hold
     out one season's regions only, as the orbit's apogee sweeps local time over the year)."""
     from atlas_core.atlas import build_atlas
+    from atlas_core.atlas.evaluate import split_blocks
 
-    block = states_df["time"].astype("int64").to_numpy() // (2 * 3600 * 10**9)
-    held = block % 4 == 1
+    held = split_blocks(states_df)
     out = tmp_path_factory.mktemp("atlas_heldout")
     build_atlas(states_df[~held].reset_index(drop=True), out,
                 train_config={"max_epochs": 4, "seed": 1})
