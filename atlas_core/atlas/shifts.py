@@ -47,31 +47,35 @@ def groups_of(names: list[str]) -> dict[str, list[int]]:
 
 def indicators(atlas) -> dict[str, np.ndarray]:
     """Boolean per-state indicators whose quiet/storm shares are compared: every regime group
-    (by name), the strong-field / low-beta regimes (median beta* < 0.2 and |B| > 20 nT in the
-    regime summary), and two state-level properties: beta* < 0.1, and T_i > 5 keV (energetic)."""
+    (by name), the low-beta regimes (median beta* < 0.1 in the regime summary: magnetic pressure
+    dominates, the strong-field states of the seed), and two state-level properties:
+    beta* < 0.1, and T_i > 5 keV (energetic)."""
     s = atlas.states
     code = s["code"].to_numpy()
     out = {g: np.isin(code, idx) for g, idx in groups_of(atlas.names).items()}
     summary = atlas.model.summary
-    if {"beta", "B"} <= set(summary.columns):
-        strong = np.flatnonzero((summary["beta"].to_numpy() < 0.2) & (summary["B"].to_numpy() > 20))
+    if "beta" in summary.columns:
+        strong = np.flatnonzero(summary["beta"].to_numpy() < 0.1)
         if len(strong):
-            out["strong-field / low-beta regimes"] = np.isin(code, strong)
+            out["low-beta regimes"] = np.isin(code, strong)
     out["state: beta* < 0.1"] = s["beta_mean"].to_numpy() < 0.1
     out["state: T_i > 5 keV"] = s["T_mean"].to_numpy() > 5000.0
     return out
 
 
 def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: int = 10,
-                 cell_re: float = 4.0) -> dict:
+                 cell_re: float = 4.0, n_boot: int = 500, seed: int = 0) -> dict:
     """Raw and cell-matched quiet-vs-storm shifts per region and indicator (see module doc).
 
     Cell-matched: on a uniform grid of ``cell_re`` cubes (octree leaves hold <= 25 states, too
     few to hold storm states, a few % of all, beside quiet ones), every storm state in a cell
     with at least ``min_states`` quiet states is compared with the quiet share of its cell:
     delta = sum_c n_storm,c (f_storm,c - f_quiet,c) / sum_c n_storm,c, i.e. the storm share
-    minus the quiet share *at the places the storm states were*. Its standard error is the
-    binomial one, sum_c n_s,c f_q,c (1 - f_q,c) (1 + n_s,c / n_q,c) / (sum_c n_s,c)^2.
+    minus the quiet share *at the places the storm states were*. Two standard errors: the
+    binomial one, sum_c n_s,c f_q,c (1 - f_q,c) (1 + n_s,c / n_q,c) / (sum_c n_s,c)^2, which
+    treats states as independent (they are not: windows overlap and Dst is hourly), and an
+    event bootstrap (``n_boot`` resamples of the storm *events*, a new event after a gap of more
+    than 6 h in the storm-time states), which is the honest one.
     """
     s = atlas.states
     x, y, z = (s[c].to_numpy() for c in ("x_gsm", "y_gsm", "z_gsm"))
@@ -85,9 +89,20 @@ def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: in
     cell = cell.ravel()
     n_cells = int(cell.max()) + 1
     inds = indicators(atlas)
+    # storm events: runs of storm-time states separated by more than 6 h
+    t = s["time"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    storm_idx = np.flatnonzero(is_s)
+    order = storm_idx[np.argsort(t[storm_idx], kind="stable")]
+    event = np.full(len(s), -1, dtype=np.int64)
+    event[order] = np.cumsum(np.r_[0, np.diff(t[order]) > 6 * 3600])
+    n_events = int(event.max()) + 1 if len(order) else 0
+    boot = np.random.default_rng(seed).multinomial(
+        n_events, np.full(n_events, 1.0 / max(n_events, 1)), size=n_boot) if n_events else None
+    out_events = n_events
 
     out = {"quiet": list(quiet), "storm": list(storm), "n_quiet": int(is_q.sum()),
            "n_storm": int(is_s.sum()), "min_states": min_states, "cell_re": cell_re,
+           "n_storm_events": out_events, "n_boot": n_boot,
            "regions": {}}
     for region, sel in REGIONS.items():
         m = sel(x, y, z, r)
@@ -101,21 +116,34 @@ def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: in
             ks = np.bincount(cell[m & is_s & ind], minlength=n_cells)
             fq_raw = float(ind[m & is_q].mean()) if (m & is_q).any() else float("nan")
             fs_raw = float(ind[m & is_s].mean()) if (m & is_s).any() else float("nan")
+            se_boot = float("nan")
             if w.sum() > 0:
                 fq, fs = kq[use] / nq[use], ks[use] / ns[use]
                 delta = float((w * (fs - fq)).sum() / w.sum())
                 var = float((w * fq * (1 - fq) * (1 + w / nq[use])).sum() / w.sum() ** 2)
                 quiet_matched = float((w * fq).sum() / w.sum())
+                if boot is not None:
+                    # per storm state: indicator minus its cell's quiet share; sums per event
+                    fq_cell = np.full(n_cells, np.nan)
+                    fq_cell[use] = fq
+                    sel = m & is_s & use[cell]
+                    dev = ind[sel] - fq_cell[cell[sel]]
+                    s_e = np.bincount(event[sel], weights=dev, minlength=n_events)
+                    w_e = np.bincount(event[sel], minlength=n_events)
+                    num, den = boot @ s_e, boot @ w_e
+                    ok = den > 0
+                    se_boot = float(np.std(num[ok] / den[ok], ddof=1)) if ok.sum() > 1 else float("nan")
             else:
                 delta = var = quiet_matched = float("nan")
             rows[name] = {"raw_quiet": fq_raw, "raw_storm": fs_raw,
-                          "matched_quiet": quiet_matched,
-                          "matched_delta": delta, "matched_se": float(np.sqrt(var))}
+                          "matched_quiet": quiet_matched, "matched_delta": delta,
+                          "matched_se": se_boot, "binomial_se": float(np.sqrt(var))}
         t_q = s.loc[m & is_q, "T_mean"]
         t_s = s.loc[m & is_s, "T_mean"]
         out["regions"][region] = {
             "n_quiet": int((m & is_q).sum()), "n_storm": int((m & is_s).sum()),
             "n_cells": int(use.sum()), "n_storm_matched": int(w.sum()),
+            "n_storm_events": int(len(np.unique(event[m & is_s & use[cell]]))),
             "T_median_quiet_eV": float(t_q.median()) if len(t_q) else float("nan"),
             "T_median_storm_eV": float(t_s.median()) if len(t_s) else float("nan"),
             "T_p90_quiet_eV": float(t_q.quantile(0.9)) if len(t_q) else float("nan"),
@@ -152,19 +180,24 @@ def plot_shifts(atlas, result: dict, path: Path) -> Path:
         e = [rows[g]["matched_se"] for g in groups]
         ax.bar(np.arange(len(groups)) + (i - (len(regions) - 1) / 2) * width, d, width, yerr=e,
                capsize=2, label=f"{region}: {result['regions'][region]['n_storm_matched']} storm "
-                                f"states in {result['regions'][region]['n_cells']} cells")
+                                f"states, {result['regions'][region]['n_storm_events']} storms, "
+                                f"{result['regions'][region]['n_cells']} cells")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(np.arange(len(groups)), groups, rotation=30, ha="right")
     ax.set_ylabel("storm share − quiet share, same cells")
     ax.set_title(f"Regime occupancy shift, storm (Dst ≤ {result['storm'][1]:g} nT) vs quiet "
                  f"(|Dst| ≤ {result['quiet'][1]:g} nT)", fontsize=10)
-    ax.legend(fontsize=8)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
+    ax.legend(fontsize=8, loc="upper left")
+    ax.text(0.99, 0.02, "error bars: storm-event bootstrap, 1 sigma", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=7, color="0.3")
     ax = axes[1]
     s = atlas.states
     r = np.sqrt(s.x_gsm**2 + s.y_gsm**2 + s.z_gsm**2)
     near = r < 8
     dst = s["dst"]
-    bins = np.logspace(0, 5, 60)
+    bins = np.logspace(2, 4.5, 50)
     q = s.loc[near & (dst.abs() <= result["quiet"][1]), "T_mean"]
     st = s.loc[near & (dst <= result["storm"][1]), "T_mean"]
     ax.hist(q, bins=bins, density=True, histtype="step", lw=1.5, label=f"quiet (n={len(q)})")
@@ -184,12 +217,63 @@ def plot_shifts(atlas, result: dict, path: Path) -> Path:
     return path
 
 
+def plot_maps(atlas, names: list[str], path: Path, quiet=(-20.0, 20.0), storm=-50.0,
+              cell_re: float = 2.0, min_states: int = 5, half_width_re: float = 8.0) -> Path:
+    """Figure: share of the regime groups ``names`` in the X-Z (GSM) plane, |y| < half_width,
+    on a ``cell_re`` grid: quiet, storm, and storm minus quiet (cells with >= ``min_states``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = atlas.states
+    x, y, z, dst = (s[c].to_numpy() for c in ("x_gsm", "y_gsm", "z_gsm", "dst"))
+    groups = groups_of(atlas.names)
+    ind = np.isin(s["code"].to_numpy(), [i for n in names for i in groups.get(n, [])])
+    near = np.abs(y) < half_width_re
+    xe = np.arange(np.floor(x.min() / cell_re) * cell_re, x.max() + cell_re, cell_re)
+    ze = np.arange(np.floor(z.min() / cell_re) * cell_re, z.max() + cell_re, cell_re)
+    with np.errstate(invalid="ignore"):
+        masks = {"quiet": near & (np.abs(dst) <= quiet[1]), "storm": near & (dst <= storm)}
+    share = {}
+    for key, m in masks.items():
+        n, _, _ = np.histogram2d(x[m], z[m], [xe, ze])
+        k, _, _ = np.histogram2d(x[m & ind], z[m & ind], [xe, ze])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share[key] = np.where(n >= min_states, k / n, np.nan)
+    share["storm − quiet"] = share["storm"] - share["quiet"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), sharey=True)
+    for ax, (key, v) in zip(axes, share.items(), strict=True):
+        diff = key.startswith("storm −")
+        im = ax.pcolormesh(xe, ze, v.T, cmap="RdBu_r" if diff else "viridis",
+                           vmin=-0.6 if diff else 0, vmax=0.6 if diff else 1)
+        ax.add_patch(plt.Circle((0, 0), 1, color="k"))
+        ax.set_xlim(xe.max(), xe.min())  # Sun to the left, as usual
+        ax.set_aspect("equal")
+        ax.set_title(f"{' + '.join(names)}: {key}", fontsize=9)
+        ax.set_xlabel("x GSM, R_E")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="share of states")
+    axes[0].set_ylabel("z GSM, R_E")
+    src = "SYNTHETIC archive" if atlas.synthetic else "MMS1"
+    fig.suptitle(f"Regime share, |y| < {half_width_re:g} R_E, {cell_re:g} R_E cells with ≥ "
+                 f"{min_states} states ({src}; quiet |Dst| ≤ {quiet[1]:g} nT, storm Dst ≤ {storm:g} nT)",
+                 fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def main(argv=None) -> int:
     from atlas_core.atlas import Atlas
 
     ap = argparse.ArgumentParser(description="quiet-vs-storm occupancy shifts of an atlas")
     ap.add_argument("atlas_dir")
     ap.add_argument("--out", help="figure path (PNG)")
+    ap.add_argument("--map", action="append", default=[], metavar="GROUP[+GROUP]=PATH",
+                    help="also draw an X-Z share map of regime groups, e.g. 'plasma sheet=a.png'")
     ap.add_argument("--min-states", type=int, default=10)
     ap.add_argument("--cell", type=float, default=4.0, help="grid cell size, R_E")
     args = ap.parse_args(argv)
@@ -197,6 +281,9 @@ def main(argv=None) -> int:
     result = storm_shifts(atlas, min_states=args.min_states, cell_re=args.cell)
     if args.out:
         plot_shifts(atlas, result, Path(args.out))
+    for spec in args.map:
+        names, _, path = spec.partition("=")
+        plot_maps(atlas, [n.strip() for n in names.split("+")], Path(path))
     json.dump(result, sys.stdout, indent=1)
     print()
     return 0
