@@ -349,8 +349,8 @@ def bench_browser(atlas_dir: Path, repeats: int, sessions: int, log_dir: Path) -
             from dashboard.store import DataStore
 
             store = DataStore.open(atlas_dir)
-            fl = Filters()
-            fl.offset = float(offsets[-1])
+            fl = Filters()  # the slice at z = 0 (where an orbit's data are), coloured by regime
+            round_trip("Offset along the normal [R_E]", "value", 0.0, "plane at +0.0 R_E")
             frame = store.slice_frame(fl)
             frame = frame[frame["count"] > 0].sort_values("u1")
             picks = frame.iloc[np.linspace(0, len(frame) - 1, min(repeats, len(frame))).astype(int)]
