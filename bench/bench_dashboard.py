@@ -152,11 +152,11 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
     # 3D map, once its tab is shown: a condition change rebuilds and reserialises the scene
     view3d = app.regime3d
     if hasattr(view3d, "vtk_pane"):
+        f.show = "all"
         t_first3d = timed(lambda: view3d.vtk_pane().get_root(doc))
         samples["3D map: first scene + serialise"] = [t_first3d]
-        for i in range(max(2, repeats // 6)):
-            record("3D map: condition -> new scene",
-                   lambda i=i: setattr(f, "show", ["quiet", "storm", "all"][i % 3]))
+        for show in ["quiet", "storm", "all"] * max(1, repeats // 6):
+            record("3D map: condition -> new scene", lambda s=show: setattr(f, "show", s))
         n_vox = sum(view3d._plotter.actors[n].mapper.dataset.n_cells
                     for n in view3d._plotter.actors if n.startswith("voxels_"))
         out["voxels_3d"] = int(n_vox)
