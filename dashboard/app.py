@@ -9,9 +9,11 @@ between sessions: only the read-only opened atlas, through ``pn.cache``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import holoviews as hv
 import panel as pn
@@ -78,8 +80,8 @@ class App(Viewer):
     # --- URL -------------------------------------------------------------------------------
 
     def _sync_url(self) -> None:
-        """Apply the URL's query (clamped, bad values refused with a message), then keep the
-        URL in step with the controls so that a view can be shared."""
+        """Keep the controls and the URL in step, so that a view can be shared. Values from a
+        URL are clamped into range or refused, with a message on the page."""
         location = pn.state.location
         if location is None:
             return
@@ -88,13 +90,33 @@ class App(Viewer):
         notes = self.filters.apply_query(args)
         if notes:
             self._warn(notes)
-        location.search = ""  # the clamped values are now the filters'; sync writes them back
-        location.sync(self.filters, Filters.URL,
-                      on_error=lambda bad: self._warn([f"URL values refused: {bad}"]))
+        location.search = "?" + urlencode(self._clean_query())
+        # the browser reports its URL after the session starts: values that param refuses then
+        # arrive in on_error, and are clamped the same way
+        location.sync(self.filters, Filters.URL, on_error=self._on_url_error)
+
+    def _on_url_error(self, _refused: dict) -> None:
+        location = pn.state.location
+        raw = {k: (v if isinstance(v, str) else json.dumps(v))
+               for k, v in location.query_params.items()}
+        notes = self.filters.apply_query(raw)
+        if notes:
+            self._warn(notes)
+        location.update_query(**self._clean_query())
+
+    def _clean_query(self) -> dict[str, str]:
+        """The filters as URL query values."""
+        clean = {}
+        for pname, qname in Filters.URL.items():
+            value = self.filters.param[pname].serialize(getattr(self.filters, pname))
+            clean[qname] = value if isinstance(value, str) else json.dumps(value)
+        return clean
 
     def _warn(self, lines: list[str]) -> None:
-        self.messages.object = "\n".join(f"- {line}" for line in lines)
-        self.messages.visible = True
+        """Add lines to the page's message box (the newest 8 are kept)."""
+        self._notes = (getattr(self, "_notes", []) + [ln for ln in lines if ln])[-8:]
+        self.messages.object = "\n".join(f"- {line}" for line in self._notes)
+        self.messages.visible = bool(self._notes)
 
     # --- views that need optional parts ----------------------------------------------------
 
@@ -112,6 +134,10 @@ class App(Viewer):
 
             view = Regime3DView(names=self.store.labels, colors=self.store.colors)
             view.set_data(*self.store.voxel_data(self.filters.current()))
+            # one solar-wind condition for every boundary drawn on the page
+            view.param.update(bz_nt=self.filters.imf_bz, pdyn_npa=min(self.filters.pdyn, 30.0))
+            self.filters.param.watch(lambda e: view.param.update(
+                bz_nt=self.filters.imf_bz, pdyn_npa=min(self.filters.pdyn, 30.0)), ["imf_bz", "pdyn"])
             return view
         except Exception as err:  # VTK without an off-screen GL, or E2's view not present
             return pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
@@ -126,16 +152,21 @@ class App(Viewer):
     # --- layout ----------------------------------------------------------------------------
 
     def main(self) -> pn.Column:
-        view3d = self.regime3d.panel() if hasattr(self.regime3d, "panel") else self.regime3d
+        view3d = self.regime3d
+        if hasattr(view3d, "panel"):
+            try:
+                view3d = view3d.panel()
+            except Exception as err:  # keep the rest of the page if the 3D view fails
+                view3d = pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
         tabs = pn.Tabs(
             ("Octree slice", pn.Row(
                 pn.Column(self.slice, self.export, sizing_mode="stretch_width"),
                 pn.Column("## Cell inspector", self.inspector, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")),
             ("Orbital coverage", self.coverage),
-            ("3D regime map", view3d),
             ("Feature violins", self.violins),
             ("Quiet vs storm", self.occupancy),
+            ("3D regime map", view3d),
             ("Regimes", self.legend),
             dynamic=True, sizing_mode="stretch_width", css_classes=["atlas-tabs"],
         )

@@ -200,8 +200,12 @@ class Filters(param.Parameterized):
             return clamped, msg
         is_int = isinstance(p, param.Integer)
         try:
-            value = int(raw) if is_int else float(raw)
-        except ValueError:
+            value = float(raw)
+            if is_int:
+                if not value.is_integer():
+                    return None, "not a whole number; ignored"
+                value = int(value)
+        except (ValueError, OverflowError):
             return None, "not a number; ignored"
         if not math.isfinite(value):
             return None, "not finite; ignored"

@@ -48,5 +48,7 @@ def regime_colors(names: list[str]) -> list[str]:
 
 
 def regime_labels(names: list[str]) -> list[str]:
-    """Unique display labels ``"<id> <name>"`` (several regimes can share a name)."""
-    return [f"{k} {name}" for k, name in enumerate(names)]
+    """Unique display labels: the names themselves, with ``" #<id>"`` added to a name that
+    several regimes share."""
+    names = [str(n) for n in names]
+    return [n if names.count(n) == 1 else f"{n} #{k}" for k, n in enumerate(names)]

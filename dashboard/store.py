@@ -124,6 +124,12 @@ class DataStore:
         """(lo, hi) corners of the octree, R_E."""
         return self.leaf_lo.min(axis=0), self.leaf_hi.max(axis=0)
 
+    def plane_limits(self, plane: str, pad: float = 1.0) -> tuple[tuple, tuple]:
+        """Axis limits (R_E) of a plane's horizontal and vertical axes: the octree's extent."""
+        lo, hi = self.extent
+        iu, iv = (AXES[a] for a in PLANE_AXES[plane])
+        return (lo[iu] - pad, hi[iu] + pad), (lo[iv] - pad, hi[iv] + pad)
+
     def regime_table(self) -> pd.DataFrame:
         """The regime summary table (the model's, with display label and colour first)."""
         summary = self.model.summary.copy()
@@ -181,7 +187,7 @@ class DataStore:
             total = per_regime.sum()
             frac = per_regime / total if total else np.zeros(self.k)
             for r in range(self.k):
-                rows.append((self.labels[r], f"{name} (n={int(total)})", int(per_regime[r]),
+                rows.append((self.labels[r], f"{name} n={int(total)}", int(per_regime[r]),
                              float(frac[r]), self.colors[r]))
         return pd.DataFrame(rows, columns=["regime", "condition", "count", "fraction", "colour"])
 
@@ -393,7 +399,7 @@ class DataStore:
         }
         out = {"Earth": _circle_cut(1.0, plane, offset)}
         for name, r in surfaces.items():
-            ok = np.isfinite(r) & (r > 0) & (r < 200)
+            ok = np.isfinite(r) & (r > 0) & (r < 80)
             x, rho = r[ok] * np.cos(theta[ok]), r[ok] * np.sin(theta[ok])
             out[name] = _revolution_cut(x, rho, plane, offset)
         return out

@@ -29,12 +29,14 @@ class CoverageView(View):
         f = self.filters
         self._pane = pn.pane.HoloViews(
             pn.bind(self._layout, color=f.param.coverage_color, pdyn=f.param.pdyn, bz=f.param.imf_bz),
-            sizing_mode="stretch_width", min_height=360)
+            sizing_mode="stretch_width", min_height=420)
 
     def _projection(self, u: str, v: str, color: str):
         points = hv.Points(self._frame, kdims=[f"{u}_gsm", f"{v}_gsm"],
                            vdims=["regime", "dst", "mission"])
-        common = dict(responsive=True, min_height=330, data_aspect=1, bgcolor="white",
+        xlim, ylim = self.store.plane_limits(f"{u}{v}".upper())
+        common = dict(frame_width=330, frame_height=330, bgcolor="white",
+                      xlim=xlim, ylim=ylim,
                       xlabel=f"{u}_gsm [R_E]", ylabel=f"{v}_gsm [R_E]",
                       title=f"{u.upper()}{v.upper()} GSM — {COVERAGE_COLORS[color]}")
         if color == "count":

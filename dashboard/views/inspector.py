@@ -75,9 +75,10 @@ class InspectorView(View):
             f"**Cell** {report.summary()}.  \nProbabilities are Dirichlet posterior means with "
             "90 % credible intervals, (state counts) in brackets.",
             css_classes=[INSPECTOR_CSS], sizing_mode="stretch_width")
-        return pn.Column(head, pn.Row(self._regime_plot(reg), pn.pane.DataFrame(
-            table, css_classes=[INSPECTOR_CSS + "-table"], sizing_mode="stretch_width")),
-            self._feature_plot(report.features), sizing_mode="stretch_width")
+        return pn.Column(head, pn.pane.DataFrame(
+            table, css_classes=[INSPECTOR_CSS + "-table"], sizing_mode="stretch_width"),
+            self._regime_plot(reg), self._feature_plot(report.features),
+            sizing_mode="stretch_width")
 
     def _regime_plot(self, reg: pd.DataFrame):
         plots = []
@@ -87,9 +88,9 @@ class InspectorView(View):
             err = hv.ErrorBars((sub["regime"], sub["p"], sub["p"] - sub["p_lo"], sub["p_hi"] - sub["p"]),
                                vdims=["p", "neg", "pos"])
             n = int(sub["count"].sum())
-            plots.append((bars * err).opts(title=f"{name} (n={n})", xrotation=90, height=300,
-                                           width=260, ylim=(0, 1), ylabel="P(regime)", xlabel=""))
-        return hv.Layout(plots).cols(len(plots))
+            plots.append((bars * err).opts(title=f"{name} (n={n})", xrotation=35, height=250,
+                                           width=480, ylim=(0, 1), ylabel="P(regime)", xlabel=""))
+        return hv.Layout(plots).cols(1).opts(shared_axes=False)
 
     def _feature_plot(self, features: pd.DataFrame):
         if features.empty:
@@ -97,7 +98,7 @@ class InspectorView(View):
         box = hv.BoxWhisker(features, kdims=["feature", "condition"], vdims=["value"])
         return box.opts(box_fill_color=dim("condition").categorize(
             {"quiet": "#4C9BE8", "storm": "#D1495B", "all": "#AAAAAA"}, default="#888888"),
-            xrotation=90, responsive=True, height=360, xlabel="", ylabel="value (log10 where noted)",
+            xrotation=90, width=480, height=420, xlabel="", ylabel="value (log10 where noted)",
             title="Feature distributions of the cell's states")
 
     def __panel__(self):

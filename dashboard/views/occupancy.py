@@ -14,6 +14,9 @@ OCCUPANCY_PLOT_NAME = "atlas-occupancy"
 
 def _name_plot(plot, element):
     plot.state.name = OCCUPANCY_PLOT_NAME
+    axis = plot.state.xaxis[0]
+    axis.group_label_orientation = "vertical"  # regime names
+    axis.major_label_orientation = "vertical"  # the two conditions
 
 
 class OccupancyView(View):
@@ -26,7 +29,7 @@ class OccupancyView(View):
         watched = {p: self.filters.param[p] for p in REGIME_CONDITIONS}
         self._table = pn.bind(self._frame, **watched)
         self._pane = pn.pane.HoloViews(pn.bind(self._bars, **watched),
-                                       sizing_mode="stretch_width", min_height=360)
+                                       sizing_mode="stretch_width", min_height=540)
         self._text = pn.pane.Markdown(pn.bind(self._summary, **watched), margin=(0, 10),
                                       css_classes=["atlas-occupancy-text"])
 
@@ -42,9 +45,9 @@ class OccupancyView(View):
         return bars.opts(
             color="colour", fill_alpha=dim("condition").categorize(
                 dict(zip(frame["condition"].unique(), (1.0, 0.45), strict=False)), default=1.0),
-            line_color="black", line_width=0.5, xrotation=60, responsive=True, min_height=340,
+            line_color="black", line_width=0.5, responsive=True, min_height=520,
             ylabel="fraction of states", xlabel="", tools=["hover"], hooks=[_name_plot],
-            multi_level=True, title="Regime occupancy (solid: first condition, faded: second)")
+            multi_level=True, title=f"Regime occupancy: {' (solid) vs '.join(frame['condition'].unique())} (faded)")
 
     def _summary(self, **_):
         frame = self._frame()

@@ -45,7 +45,7 @@ class SliceView(View):
         watched = ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS]
         self._caption = pn.pane.Markdown(
             pn.bind(self._describe, **{p: f.param[p] for p in watched}),
-            sizing_mode="stretch_width", margin=(0, 10))
+            sizing_mode="stretch_width", margin=(0, 10), css_classes=["atlas-slice-caption"])
         self._pane = pn.pane.HoloViews(cells * bounds * marker, sizing_mode="stretch_width",
                                        min_height=480)
 
@@ -71,6 +71,7 @@ class SliceView(View):
             clipping_colors={"NaN": load_palette()["missing"]}, nonselection_alpha=1.0,
             title=f"{plane} slice at {offset:+.1f} R_E",
         )
+        opts["xlim"], opts["ylim"] = self.store.plane_limits(plane)
         if slice_color == "dominant":
             cmap = dict(zip(self.store.labels, self.store.colors, strict=False))
             cmap[NO_DATA] = load_palette()["missing"]
@@ -103,7 +104,7 @@ class SliceView(View):
         return hv.Rectangles([(lo[iu], lo[iv], hi[iu], hi[iv])]).opts(
             fill_alpha=0, line_color="black", line_width=3)
 
-    def _on_tap(self, event):
+    def _on_tap(self, *_events):
         x, y = self._tap.x, self._tap.y
         if x is None or y is None:
             return

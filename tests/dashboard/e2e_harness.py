@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(os.environ.get("ATLAS_REPO", Path(__file__).resolve().parents[2]))
 
 
 def free_port() -> int:
@@ -33,9 +34,10 @@ def free_port() -> int:
 @contextmanager
 def served(cmd: list[str], port: int, timeout: float = 120.0, env: dict | None = None):
     """Run a server command as a subprocess; yield its base URL once it answers HTTP."""
-    log = io.BytesIO()
+    # the server's log goes to a file: an unread pipe would fill up and stall the server
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
@@ -43,7 +45,8 @@ def served(cmd: list[str], port: int, timeout: float = 120.0, env: dict | None =
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode("utf-8", "replace")
+                log.seek(0)
+                out = log.read().decode("utf-8", "replace")
                 raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
             try:
                 with urllib.request.urlopen(url + "/liveness", timeout=2):
@@ -66,7 +69,7 @@ def served(cmd: list[str], port: int, timeout: float = 120.0, env: dict | None =
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        del log
+        log.close()
 
 
 def panel_serve_cmd(app: Path, port: int, args: list[str] | None = None) -> list[str]:
