@@ -45,6 +45,7 @@ from atlas_core.vqvae import (
 )
 
 __all__ = ["RegimeConfig", "RegimeModel", "train_regimes", "regime_summary", "name_regime",
+           "summary_markdown",
            "name_regimes", "score_codes", "evaluate_regimes", "octree_weights"]
 
 log = logging.getLogger(__name__)
@@ -112,19 +113,21 @@ def _perplexity(counts: np.ndarray) -> float:
 @torch.no_grad()
 def _evaluate_loss(net: VQVAE, x: torch.Tensor, w: torch.Tensor, quantise: bool,
                    batch: int = 65536) -> tuple[float, float, np.ndarray]:
-    """Weighted mean loss and reconstruction MSE, and code counts, over ``x``."""
+    """Weighted mean loss, reconstruction MSE and NLL, and code counts, over ``x`` (nearest
+    codes: the inference path)."""
     net.eval()
-    loss = mse = 0.0
+    loss = mse = nll = 0.0
     counts = np.zeros(net.config.k)
     for s in range(0, len(x), batch):
         out = net(x[s:s + batch], quantise=quantise)
         wb = w[s:s + batch]
         loss += float(((out["nll"] + net.config.beta * out["commit"]) * wb).sum())
+        nll += float((out["nll"] * wb).sum())
         mse += float((out["sq_err"] * wb).sum())
         counts += np.bincount(out["codes"].cpu().numpy(), minlength=net.config.k)
     net.train()
     total = float(w.sum())
-    return loss / total, mse / total, counts
+    return loss / total, mse / total, nll / total, counts
 
 
 def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = None,
@@ -144,6 +147,9 @@ def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = N
     check_states(states)
     if len(states) < max(config.k, 2):
         raise ValueError(f"state table: {len(states)} states, fewer than the {config.k} codes")
+    if config.assignment not in ("nearest", "likelihood"):
+        raise ValueError(f"config: assignment must be 'nearest' or 'likelihood', "
+                         f"got {config.assignment!r}")
     if config.n_features != len(FEATURES):
         raise ValueError(f"config: n_features={config.n_features}, the table has {len(FEATURES)}")
     out_dir = Path(out_dir)
@@ -214,21 +220,26 @@ def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = N
         order_t = torch.as_tensor(order, device=device)
         for s in range(0, n_train, config.batch_size):
             xb = x_all[order_t[s:s + config.batch_size]]
-            out = net(xb, quantise=quantise)
+            target = (net.likelihood_codes(xb) if quantise and config.assignment == "likelihood"
+                      else None)
+            out = net(xb, quantise=quantise, codes=target)
             loss = net.loss(out)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
             opt.step()
             if quantise:
                 restarts += net.codebook.update(out["z_e"].detach(), out["codes"], gen)
             counts += np.bincount(out["codes"].cpu().numpy(), minlength=config.k)
             tot_loss += loss.item() * len(xb)
             tot_mse += out["sq_err"].sum().item()
-        val_loss, val_mse, val_counts = (_evaluate_loss(net, x_val, w_val, quantise)
-                                         if len(val_idx) else (tot_loss / n_train, 0.0, counts))
+        val_loss, val_mse, val_nll, val_counts = (
+            _evaluate_loss(net, x_val, w_val, quantise) if len(val_idx)
+            else (tot_loss / n_train, 0.0, 0.0, counts))
         row = {"epoch": epoch, "phase": "vq" if quantise else "warmup",
                "loss": tot_loss / n_train, "recon_mse": tot_mse / n_train,
-               "val_loss": val_loss, "val_recon_mse": val_mse,
+               "val_loss": val_loss, "val_nll": val_nll, "val_recon_mse": val_mse,
                "codes_used": int((counts > 0).sum()), "perplexity": _perplexity(counts),
                "val_perplexity": _perplexity(val_counts), "restarts": restarts,
                "seconds": time.perf_counter() - t0}
@@ -412,6 +423,18 @@ def regime_summary(states: pd.DataFrame, codes: np.ndarray, dist: np.ndarray,
     out = pd.DataFrame(rows)
     out.insert(1, "name", name_regimes(out))
     return out
+
+
+def summary_markdown(summary: pd.DataFrame) -> str:
+    """The summary as a Markdown table in the seed's layout (medians; R_E, cm^-3, eV, km/s,
+    nT), with counts, beta and the automatic name."""
+    lines = ["| regime | count | x [R_E] | n [cm^-3] | T [eV] | \\|Vx\\| [km/s] | \\|B\\| [nT] "
+             "| beta | name |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for _, r in summary.iterrows():
+        lines.append(f"| {r['id']} | {r['count']:,} | {r['x_gsm']:.1f} | {r['n']:.2g} | "
+                     f"{r['T']:.0f} | {r['abs_Vx']:.0f} | {r['B']:.1f} | {r['beta']:.2g} | "
+                     f"{r['name']} |")
+    return "\n".join(lines) + "\n"
 
 
 def name_regime(m) -> str:

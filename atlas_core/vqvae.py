@@ -19,7 +19,11 @@ What the VQ literature learned, used here:
   loss, with Laplace smoothing of the counts;
 - dead-code restart: a code whose EMA count falls below ``dead_threshold`` is moved onto a
   random encoder output of the current batch (Dhariwal et al., Jukebox, 2020);
-- commitment loss ``beta * ||z_e - sg(e)||^2`` and the straight-through gradient.
+- commitment loss ``beta * ||z_e - sg(e)||^2`` and the straight-through gradient;
+- optionally (``assignment="likelihood"``, the default) the quantiser's training target is the
+  code whose decoder Gaussian gives the state the highest posterior, not the code nearest its
+  encoding: a hard-EM step for the mixture the decoder defines, which the encoder learns to
+  amortise. Inference always takes the nearest code, as in any VQ-VAE.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ class RegimeConfig:
     hidden: int = 64
     n_layers: int = 2  # hidden layers in encoder and decoder each
     beta: float = 0.25  # commitment weight
+    # training targets of the quantiser: "nearest" (the classic VQ-VAE: the code nearest the
+    # encoding) or "likelihood" (the code under whose decoder Gaussian the state is most
+    # probable, a hard-EM step; the encoder learns to map each state onto it, so that at
+    # inference the nearest code is the most probable regime)
+    assignment: str = "likelihood"
     ema_decay: float = 0.99
     dead_threshold: float = 1.0  # EMA count (states per batch) under which a code restarts
     min_logvar: float = -7.0  # decoder variance floor (standardised units)
@@ -55,6 +64,7 @@ class RegimeConfig:
     lr: float = 3e-3
     lr_min_ratio: float = 0.05  # cosine decay of the learning rate to lr * this at max_epochs
     weight_decay: float = 0.0
+    grad_clip: float = 0.0  # max gradient norm (0: no clipping)
     max_epochs: int = 25
     warmup_epochs: int = 1  # plain autoencoder epochs before the k-means codebook init
     patience: int = 3  # early stopping on the held-out loss
@@ -161,9 +171,12 @@ class VQVAE(nn.Module):
         logvar = lo + (hi - lo) * torch.sigmoid(raw)  # bounded, smooth
         return mean, logvar
 
-    def forward(self, x: torch.Tensor, quantise: bool = True) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, quantise: bool = True,
+                codes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``codes`` (optional) overrides the nearest-code quantisation (training targets)."""
         z_e = self.encoder(x)
-        codes, dist = self.codebook.nearest(z_e)
+        nearest, dist = self.codebook.nearest(z_e)
+        codes = nearest if codes is None else codes
         if quantise:
             z_q = self.codebook.embed[codes]
             z_st = z_e + (z_q - z_e).detach()  # straight-through gradient
@@ -171,15 +184,28 @@ class VQVAE(nn.Module):
         else:  # warm-up: a plain autoencoder
             z_st, commit = z_e, torch.zeros(len(x), device=x.device)
         mean, logvar = self.decode(z_st)
+        # amortised assignment: the encoding's distances to the codes, read as logits, should
+        # pick the target code (zero when the targets are the nearest codes anyway)
+        assign_ce = (F.cross_entropy(-self.codebook.distances(z_e), codes, reduction="none")
+                     if quantise and codes is not nearest else torch.zeros(len(x), device=x.device))
         return {"z_e": z_e, "codes": codes, "dist": dist, "mean": mean, "logvar": logvar,
-                "nll": gaussian_nll(x, mean, logvar), "commit": commit,
+                "nll": gaussian_nll(x, mean, logvar), "commit": commit, "assign_ce": assign_ce,
                 "sq_err": (x - mean).pow(2).mean(1)}
 
     def loss(self, out: dict[str, torch.Tensor], weight: torch.Tensor | None = None):
-        per_state = out["nll"] + self.config.beta * out["commit"]
+        per_state = out["nll"] + self.config.beta * out["commit"] + out["assign_ce"]
         if weight is None:
             return per_state.mean()
         return (per_state * weight).sum() / weight.sum()
+
+    @torch.no_grad()
+    def likelihood_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """(N,) the code of highest posterior ``log p(x | k) + log pi_k`` under the decoder,
+        with ``pi`` the codes' EMA usage: the training targets of ``assignment="likelihood"``."""
+        mean, logvar = self.regime_gaussians()
+        log_prior = torch.log(self.codebook.ema_count / self.codebook.ema_count.sum() + 1e-8)
+        ll = -gaussian_nll(x[:, None, :], mean[None], logvar[None]) + log_prior
+        return ll.argmax(dim=1)
 
     @torch.no_grad()
     def init_codebook(self, z_e: torch.Tensor, seed: int) -> None:

@@ -42,7 +42,12 @@ def run(args) -> int:
 
     from atlas_core.features import check_states
     from atlas_core.octree import Octree
-    from atlas_core.regimes import RegimeConfig, evaluate_model_dir, train_regimes
+    from atlas_core.regimes import (
+        RegimeConfig,
+        evaluate_model_dir,
+        summary_markdown,
+        train_regimes,
+    )
     from atlas_core.states import POSITION_GSM, read_states
 
     if not args.states.exists():
@@ -81,8 +86,9 @@ def run(args) -> int:
     tmp = args.out / "codes.parquet.tmp"
     table.to_parquet(tmp, index=False)
     os.replace(tmp, args.out / "codes.parquet")
-    cols = ["id", "name", "count", "x_gsm", "n", "T", "abs_Vx", "B", "beta"]
-    print(model.summary[cols].round(2).to_string(index=False))
+    table_md = summary_markdown(model.summary)
+    (args.out / "regimes.md").write_text(table_md)
+    print(table_md)
     if "region" in states.columns and not args.no_evaluate:
         report = evaluate_model_dir(args.out, states, counterpart=not args.no_counterpart)
         print(json.dumps(report, indent=2))

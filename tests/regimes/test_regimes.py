@@ -20,7 +20,7 @@ from atlas_core.regimes import (
 )
 from atlas_core.states import FEATURES, LOG_FEATURES
 
-FAST = dict(k=6, max_epochs=10, batch_size=256, warmup_epochs=2, kmeans_samples=3000, hidden=32,
+FAST = dict(k=6, max_epochs=10, batch_size=128, warmup_epochs=2, kmeans_samples=3000, hidden=32,
             patience=20)
 
 
