@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from atlas_core.physics import coordinates
+from atlas_core.physics.boundaries import bow_shock_jelinek2012
 from atlas_core.physics.constants import CDF_FILL_FLOAT, R_E_KM
 from atlas_core.synth import orbit, writer
 from atlas_core.synth.driver import Driver, make_driver, solar_cycle_activity
@@ -50,10 +51,14 @@ FGM_RATE_SPS = 1.0
 FPI_DT_S = 4.5
 FGM_MARGIN_S = 300
 
-BLOCK_AVAILABILITY = 0.177
+BLOCK_AVAILABILITY = 0.203
 """Probability that a 2-hour FPI block inside the ROI has fast-survey data (downlink and
 SITL selection, calibrations, instrument off): tuned with :data:`orbit.ROI_FRACTION` so that
 ten years give ~660 k valid windows."""
+SOLAR_WIND_BLOCK_FACTOR = 0.4
+"""Blocks whose middle lies more than 2 R_E upstream of the nominal bow shock (Jelínek 2012
+at 2 nPa) are kept this much less often: MMS region-of-interest and burst planning target the
+magnetopause and the tail, not the open solar wind."""
 
 FAULTS = {
     "fpi_gap_per_hour": 0.15,       # short FPI dropouts (1-15 min) per hour of data
@@ -117,11 +122,17 @@ def generate_day(day, root, seed: int, sw: dict, cycle: float) -> dict:
     r_j2000 = orbit.position_j2000_km(tm)
     r_re = np.linalg.norm(r_j2000, axis=1) / R_E_KM
     roi = orbit.in_roi(tm, r_re)[:1440]
-    blocks = rng.random(12) < BLOCK_AVAILABILITY
+    r_gse_m = coordinates.j2000_to_gse(r_j2000, tm)
+    # block selection favours the magnetosphere and its boundaries over the open solar wind
+    mid = r_gse_m[60:1440:120] / R_E_KM
+    r_mid = np.linalg.norm(mid, axis=1)
+    theta_mid = np.arccos(np.clip(mid[:, 0] / r_mid, -1, 1))
+    upstream = r_mid > bow_shock_jelinek2012(np.minimum(theta_mid, 2.6), 2.0) + 2.0
+    p_block = BLOCK_AVAILABILITY * np.where(upstream, SOLAR_WIND_BLOCK_FACTOR, 1.0)
+    blocks = rng.random(12) < p_block
     minute_ok = roi & np.repeat(blocks, 120)
     if not minute_ok.any():
         return summary
-    r_gse_m = coordinates.j2000_to_gse(r_j2000, tm)
     r_gsm_m = coordinates.j2000_to_gsm(r_j2000, tm)
 
     # --- 1-s model grid over the covered minutes plus a margin (FGM) -------------------------

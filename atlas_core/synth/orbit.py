@@ -49,9 +49,9 @@ EPOCH = np.datetime64("2015-12-01T00:00:00", "ns")
 """Epoch of :data:`TRUE_ANOMALY_AT_EPOCH_DEG`."""
 TRUE_ANOMALY_AT_EPOCH_DEG = 158.4
 
-ROI_FRACTION = 0.55
+ROI_FRACTION = 0.5
 """Fast-survey region of interest: geocentric distance >= this fraction of the phase's apogee."""
-ROI_MIN_RE = 7.5
+ROI_MIN_RE = 6.0
 """... and never below this distance, R_E."""
 
 _PHASE_T = np.array([np.datetime64(p[0], "ns") for p in _PHASES]).astype("int64") / 1e9

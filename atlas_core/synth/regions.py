@@ -3,7 +3,7 @@
 Every sample is assigned one region (the *truth*) from its GSM position and the driver:
 
 - beyond the Jelínek et al. (2012) bow shock: ``solar_wind``, or ``foreshock`` where the
-  shock normal at that angle is quasi-parallel to the IMF (theta_Bn < 50 deg) within 6 R_E
+  shock normal at that angle is quasi-parallel to the IMF (theta_Bn < 45 deg) within 5 R_E
   upstream of the shock;
 - between the bow shock and the Shue et al. (1998) magnetopause: ``magnetosheath``;
 - just inside the magnetopause (0.5 R_E at the nose thickening to 1.5 R_E at the flanks):
@@ -25,7 +25,7 @@ textbook picture (e.g. Baumjohann & Treumann, "Basic Space Plasma Physics"):
   true one (angular/energy resolution), modelled as T + 6 % of the flow energy;
 - magnetosheath: density compression ~3.9 behind the nose falling to ~1.5 on the far flanks,
   a depletion layer and field pile-up near the subsolar magnetopause, flow from near
-  stagnation at the nose to ~0.9 V_sw on the flanks, temperature from energy conservation
+  stagnation at the nose to ~0.65 V_sw at the terminator and faster downstream, temperature from energy conservation
   (kT = kT_sw + (m_p/5) (V_sw^2 - V^2)), draped IMF, strong turbulence;
 - boundary layer: a mix of sheath and magnetospheric plasma;
 - magnetosphere: dipole field (tilted, IGRF-like moment) compressed on the dayside
@@ -148,7 +148,7 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
 
     nvec = _shock_normal(np.minimum(theta, 2.6), rho_hat3[:, 1:], pdyn)
     cos_bn = np.abs(np.sum(nvec * imf, axis=1)) / np.maximum(b_imf, 1e-3)
-    foreshock = outside_bs & (r - r_bs < 6.0) & (cos_bn > np.cos(np.radians(50))) & (theta < 1.9)
+    foreshock = outside_bs & (r - r_bs < 5.0) & (cos_bn > np.cos(np.radians(45))) & (theta < 1.9)
 
     region = np.full(x.size, CODE["solar_wind"], np.int8)
     region[foreshock] = CODE["foreshock"]
@@ -183,13 +183,16 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     n_sh = n_sw * comp * (1 - 0.4 * (1 - s) ** 2 * half)
     th90 = np.minimum(theta, np.pi / 2)
     a = 0.06 + 0.22 * s
-    u = np.where(theta <= np.pi / 2, a + (0.92 - a) * np.sin(th90) ** 2, 0.92)
+    # ~0.65 V_sw at the terminator (the seed's flank sheath: |Vx| ~ 235 km/s near x = -4),
+    # accelerating towards the solar-wind speed far downstream
+    u = np.where(theta <= np.pi / 2, a + (0.65 - a) * np.sin(th90) ** 2,
+                 0.65 + 0.15 * np.clip((theta - np.pi / 2) / (np.pi / 2), 0, 1))
     v_sh = v_sw * u
     psi = (np.pi / 2) * np.cos(th90) ** 2 * (0.3 + 0.7 * (1 - s))
     v_sh_vec = -v_sh[:, None] * np.cos(psi)[:, None] * np.array([1.0, 0, 0]) \
         + (v_sh * np.sin(psi))[:, None] * rho_hat3
     kt_sw = sw["t_p"] / 11604.5
-    t_sh = kt_sw + 0.85 * (M_P_KG / 5.0) * ((v_sw * 1e3) ** 2 - (v_sh * 1e3) ** 2) / EV_J
+    t_sh = kt_sw + (M_P_KG / 5.0) * ((v_sw * 1e3) ** 2 - (v_sh * 1e3) ** 2) / EV_J
     t_sh = np.maximum(t_sh, 20.0)
     rhat = pos / r[:, None]
     imf_t = imf - 0.75 * np.sum(imf * rhat, axis=1)[:, None] * rhat
@@ -224,19 +227,20 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     m = region == CODE["solar_wind"]
     put(m, n_sw, kt_sw + 0.06 * flow_e, v_sw_vec, imf, 0.05, 0.08, 8.0, 0.08 * b_imf)
     m = region == CODE["foreshock"]
-    put(m, 1.15 * n_sw, kt_sw + 0.06 * flow_e + 120.0 + 0.12 * flow_e, 0.93 * v_sw_vec, imf,
-        0.15, 0.35, 0.08 * v_sw, 0.6 * b_imf, 1.3)
+    # reflected and diffuse ions make the foreshock ion population hot and very variable
+    put(m, 1.1 * n_sw, kt_sw + 0.06 * flow_e + 150.0 + 0.15 * flow_e, 0.95 * v_sw_vec, imf,
+        0.15, 0.5, 0.08 * v_sw, 0.7 * b_imf, 1.3)
     m = region == CODE["magnetosheath"]
     quasi_par = np.clip(cos_bn, 0, 1)
     put(m, n_sh, t_sh, v_sh_vec, b_sh, 0.2, 0.12, 0.12 * v_sh + 15.0,
         (0.25 + 0.25 * quasi_par) * bsh_mag, 1.0 + 0.4 * (1 - s) * half)
     # boundary layer: a mix, weight w to the magnetosphere
     depth = np.clip((r_mp - r) / delta_bl, 0, 1)
-    w = 0.35 + 0.6 * depth
-    n_edge = n_sw * comp * 0.6
+    w = 0.2 + 0.6 * depth
+    n_edge = n_sw * comp * 0.45  # density drops across the magnetopause
     n_bl = np.exp((1 - w) * np.log(n_edge) + w * np.log(0.5))
     t_bl = np.exp((1 - w) * np.log(np.maximum(t_sh, 50)) + w * np.log(3000.0))
-    v_bl = v_sh_vec * (0.8 * (1 - w))[:, None]
+    v_bl = v_sh_vec * (0.9 * (1 - w))[:, None]
     b_bl = w[:, None] * b_ms + (1 - w)[:, None] * b_sh
     m = region == CODE["boundary_layer"]
     put(m, n_bl, t_bl, v_bl, b_bl, 0.35, 0.25, 40.0, 0.2 * _norm(b_bl))

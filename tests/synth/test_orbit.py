@@ -46,4 +46,4 @@ def test_roi_is_near_apogee():
     r = np.linalg.norm(orbit.position_j2000_km(t), axis=1) / R_E_KM
     roi = orbit.in_roi(t, r)
     assert 0.2 < roi.mean() < 0.9
-    assert r[roi].min() >= 0.55 * 25 - 1e-9
+    assert r[roi].min() >= orbit.ROI_FRACTION * 25 - 1e-9 and orbit.ROI_FRACTION >= 0.4
