@@ -442,6 +442,9 @@ def name_regime(m) -> str:
     ``T`` eV; ``abs_Vx``, ``V`` km/s; ``B`` nT; ``beta``), first rule that matches:
 
     1. solar wind: cold (T < 100 eV), fast (|V| > 250 km/s), weak field (|B| < 15 nT), x > 0;
+    1b. foreshock (heated solar wind): solar-wind speed (|V| > 300 km/s) and weak field
+       (|B| < 12 nT, n < 10 cm^-3) upstream (x > 0) but heated (100 <= T < 500 eV): not yet
+       decelerated by the shock, unlike the magnetosheath;
     2. boundary layer: mixed plasma, 0.5 <= n < 8 cm^-3 and 300 <= T < 3000 eV, x > -5 R_E;
     3. magnetosheath: dense (n >= 3) and warm (T < 1000 eV) — qualifiers: dense (n > 30),
        flank (x < 0), stagnant (|Vx| < 80 km/s), hot (T > 400 eV);
@@ -462,6 +465,8 @@ def name_regime(m) -> str:
         return "empty"
     if T < 100 and v > 250 and b < 15 and x > 0:
         return "solar wind"
+    if 100 <= T < 500 and v > 300 and b < 12 and n < 10 and x > 0:
+        return "foreshock (heated solar wind)"
     if 0.5 <= n < 8 and 300 <= T < 3000 and x > -5:
         return "boundary layer"
     if n >= 3 and T < 1000:

@@ -163,6 +163,9 @@ def test_seed_table_names():
     lobe = {"x_gsm": -20, "r": 21, "n": 0.02, "T": 300, "abs_Vx": 5, "V": 10, "B": 25,
             "beta": 0.004}
     assert name_regime(lobe) == "lobe"
+    foreshock = {"x_gsm": 7.5, "r": 12, "n": 6.5, "T": 247, "abs_Vx": 387, "V": 400, "B": 7.5,
+                 "beta": 100}
+    assert name_regime(foreshock) == "foreshock (heated solar wind)"
 
 
 def test_scores():
