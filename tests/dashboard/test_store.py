@@ -99,6 +99,10 @@ def test_slice_colourings_and_storm_minus_quiet(store):
     f = Filters()
     f.set_regime_count(store.k)
     f.regime = int(np.argmax(store.atlas.occupancy().sum(axis=0)))
+    f.storm_dst = (-DST_OPEN, -15.0)  # the small atlas's synthetic days hold no Dst <= -50 nT
+    both = (store.occupancy(f.quiet()).sum(axis=1) > 0) & (store.occupancy(f.storm()).sum(axis=1) > 0)
+    leaf = int(np.flatnonzero(both)[0])  # a plane through a cell sampled in both conditions
+    f.plane, f.offset = "XY", float((store.leaf_lo[leaf][2] + store.leaf_hi[leaf][2]) / 2)
     for color in ("probability", "entropy", "count", "storm_minus_quiet"):
         f.slice_color = color
         frame = store.slice_frame(f)
@@ -110,17 +114,22 @@ def test_slice_colourings_and_storm_minus_quiet(store):
             has = frame["count"] > 0
             assert np.allclose(values[has], np.log10(frame["count"][has]))
         if color == "storm_minus_quiet":
-            pq, _, _ = store.probabilities(store.atlas.occupancy(-20, 20)[frame["leaf"]])
-            ps, _, _ = store.probabilities(store.atlas.occupancy(None, -50)[frame["leaf"]])
+            quiet = store.occupancy(f.quiet())[frame["leaf"]]
+            storm = store.occupancy(f.storm())[frame["leaf"]]  # zeros when no storm state
+            pq, _, _ = store.probabilities(quiet)
+            ps, _, _ = store.probabilities(storm)
             ok = np.isfinite(values)
-            assert np.allclose(values[ok], (ps - pq)[ok, f.regime])
+            both = (quiet.sum(axis=1) > 0) & (storm.sum(axis=1) > 0)
+            assert np.array_equal(ok, both)
+            assert ok.any() and np.allclose(values[ok], (ps - pq)[ok, f.regime])
 
 
 def test_dst_range_changes_counts_and_occupancy(store):
     f = Filters()
+    f.storm_dst = (-DST_OPEN, -15.0)  # the small atlas's synthetic days hold no Dst <= -50 nT
     quiet = store.occupancy(f.quiet())
     storm = store.occupancy(f.storm())
-    assert quiet.sum() + storm.sum() <= store.n_states
+    assert storm.sum() == np.count_nonzero(store.states["dst"].to_numpy() <= -15)
     dst = store.states["dst"].to_numpy()
     assert quiet.sum() == np.count_nonzero((dst >= -20) & (dst <= 20))
     comp = store.occupancy_comparison(f.quiet(), f.storm())
