@@ -149,11 +149,17 @@ async def run_session(session: Session, browser, url: str, duration: float, seed
         "framereceived", lambda _p: session.frames.append(time.perf_counter())))
     rng = random.Random(seed)
     t0 = time.perf_counter()
-    await page.goto(url + session.query())
-    await page.wait_for_function(JS_SLICE_READY, timeout=timeout_s * 1000, polling=100)
-    session.first_page_s = time.perf_counter() - t0
-    await page.get_by_text(session.caption()).first.wait_for(timeout=timeout_s * 1000)
-    await check_isolation(session, page)
+    try:
+        # a Panel page is ready when its websocket has delivered the views, not at "load"
+        await page.goto(url + session.query(), timeout=timeout_s * 1000, wait_until="commit")
+        await page.wait_for_function(JS_SLICE_READY, timeout=timeout_s * 1000, polling=100)
+        session.first_page_s = time.perf_counter() - t0
+        await page.get_by_text(session.caption()).first.wait_for(timeout=timeout_s * 1000)
+        await check_isolation(session, page)
+    except Exception as err:  # noqa: BLE001 - a session that never came up is a failure
+        session.failed.append(f"first page: {type(err).__name__}: {str(err)[:120]}")
+        await ctx.close()
+        return
 
     actions = ["offset", "offset", "color", "plane", "show"]
     end = time.perf_counter() + duration
@@ -302,7 +308,8 @@ def main(argv=None) -> int:
     print(f"  all: {total.get('n', 0)} updates in {wall:.0f} s; latency median "
           f"{total.get('median_ms', float('nan')):.0f} ms, p95 {total.get('p95_ms', float('nan')):.0f} ms, "
           f"max {total.get('max_ms', float('nan')):.0f} ms; first page under load: median "
-          f"{np.median(firsts):.1f} s, max {max(firsts):.1f} s")
+          f"{np.median(firsts) if firsts else float('nan'):.1f} s, "
+          f"max {max(firsts) if firsts else float('nan'):.1f} s")
     print(f"  failed updates {n_fail}, cross-session leaks {n_leak}, page errors {n_perr}, "
           f"server tracebacks/errors {len(server_errors)}")
     print(f"  CPU: the server process used {server_cpu:.0f} s of CPU in {wall:.0f} s "
