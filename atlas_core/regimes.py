@@ -248,13 +248,15 @@ def train_regimes(states: pd.DataFrame, out_dir, config: RegimeConfig | None = N
             "(%.1f s)", epoch, row["phase"], row["loss"], val_loss, row["recon_mse"],
             row["codes_used"], row["perplexity"], restarts, row["seconds"])
         if quantise:
-            if val_loss < state["best_val"] - config.min_delta or state["best_model"] is None:
-                state["best_val"], state["bad_epochs"] = val_loss, 0
+            # early stopping on the held-out NLL through the inference path (nearest codes):
+            # the generative objective; the commitment term is a regulariser only
+            if val_nll < state["best_val"] - config.min_delta or state["best_model"] is None:
+                state["best_val"], state["bad_epochs"] = val_nll, 0
                 state["best_model"] = copy.deepcopy(net.state_dict())
             else:
                 state["bad_epochs"] += 1
                 if state["bad_epochs"] >= config.patience:
-                    say("early stop: held-out loss has not improved for %d epochs",
+                    say("early stop: held-out NLL has not improved for %d epochs",
                         config.patience)
                     state["done"] = True
         state["epoch"] = epoch
@@ -566,12 +568,13 @@ def evaluate_regimes(model: RegimeModel, states: pd.DataFrame,
 
 
 def evaluate_model_dir(model_dir, states: pd.DataFrame, counterpart: bool = True,
-                       progress: bool = True) -> dict:
+                       progress: bool = True, retrain_counterpart: bool = False) -> dict:
     """Evaluate the model in ``model_dir`` against the truth and write ``evaluation.json``.
 
     With ``counterpart=True`` the same config with the octree weighting flipped is trained
     into ``model_dir/counterpart`` (or loaded from there when it already holds a model with
-    that config), so that the report shows the weighting on and off.
+    that config and ``retrain_counterpart`` is false), so that the report shows the weighting
+    on and off.
     """
     model_dir = Path(model_dir)
     model = RegimeModel.load(model_dir)
@@ -581,7 +584,8 @@ def evaluate_model_dir(model_dir, states: pd.DataFrame, counterpart: bool = True
                                       "octree_weighting": not model.config.octree_weighting})
         cdir = model_dir / "counterpart"
         saved = cdir / "config.json"
-        if saved.exists() and json.loads(saved.read_text()) == cfg.to_dict():
+        if (not retrain_counterpart and saved.exists()
+                and json.loads(saved.read_text()) == cfg.to_dict()):
             other = RegimeModel.load(cdir)
         else:
             octree = Octree.load(model_dir / "octree.npz") if (

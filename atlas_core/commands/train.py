@@ -90,7 +90,8 @@ def run(args) -> int:
     (args.out / "regimes.md").write_text(table_md)
     print(table_md)
     if "region" in states.columns and not args.no_evaluate:
-        report = evaluate_model_dir(args.out, states, counterpart=not args.no_counterpart)
+        report = evaluate_model_dir(args.out, states, counterpart=not args.no_counterpart,
+                                    retrain_counterpart=True)
         print(json.dumps(report, indent=2))
     log.info("model written to %s (%.1f s in all)", args.out, time.perf_counter() - t0)
     return 0
