@@ -111,7 +111,9 @@ def build_dataset(
     layers = posterior_layers(counts, alpha, level, min_count)
     a_q, a_s = activity.index("quiet"), activity.index("storm")
     diff = layers["p"][:, a_s] - layers["p"][:, a_q]
-    significant = intervals_disjoint(
+    # only where both conditions hold data: with few states an interval is mostly the prior's
+    enough = (layers["n_states"][:, a_q] >= min_count) & (layers["n_states"][:, a_s] >= min_count)
+    significant = enough[:, None] & intervals_disjoint(
         layers["p_lo"][:, a_q], layers["p_hi"][:, a_q], layers["p_lo"][:, a_s], layers["p_hi"][:, a_s]
     )
     lk, lak, la = ("leaf", "regime"), ("leaf", "activity", "regime"), ("leaf", "activity")
@@ -133,7 +135,7 @@ def build_dataset(
         "storm_minus_quiet": (lk, diff.astype(np.float32),
                               {"units": "1", "long_name": "p(storm) - p(quiet)"}),
         "shift_significant": (lk, significant, {
-            "long_name": "storm and quiet credible intervals do not overlap"}),
+            "long_name": f"storm and quiet credible intervals do not overlap (both >= {min_count} states)"}),
         "activity_dst_min": ("activity", [-np.inf] + [r[0] for r in ranges.values()],
                              {"units": "nT", "long_name": "lower Dst bound of the bin"}),
         "activity_dst_max": ("activity", [np.inf] + [r[1] for r in ranges.values()],

@@ -52,15 +52,17 @@ class QueryResult:
 
     Attributes: ``positions`` (M, 3) GSM R_E; ``leaf`` (M,) leaf id (-1 outside the atlas);
     ``count`` (M,) states in the cell under the condition; ``p``, ``lo``, ``hi`` (M, K) posterior
-    mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict.
+    mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict;
+    ``min_count``: below it a cell's record says ``low_count`` (an empty cell shows the prior).
 
     The per-position arrays are gathered from per-cell tables on first access (a million
     positions hit far fewer cells), so a large query costs memory only for what is read.
     """
 
     def __init__(self, positions, leaf, names, condition, row, cell_count, cell_p, cell_lo,
-                 cell_hi):
+                 cell_hi, min_count: int = 10):
         self.positions, self.leaf, self.names, self.condition = positions, leaf, names, condition
+        self.min_count = int(min_count)
         self.row = row  # (M,) row of each position in the cell tables (last row: NaN, outside)
         k = len(names)
         table = np.concatenate([np.hstack([cell_p, cell_lo, cell_hi]), np.full((1, 3 * k), np.nan)])
@@ -102,6 +104,7 @@ class QueryResult:
                 "leaf": int(self.leaf[i]),
                 "condition": self.condition,
                 "count": int(self.count[i]),
+                "low_count": bool(self.count[i] < self.min_count),
                 "regimes": [
                     {"id": int(k), "name": self.names[k], "p": float(self.p[i, k]),
                      "lo": float(self.lo[i, k]), "hi": float(self.hi[i, k])}
@@ -270,13 +273,18 @@ class Atlas:
         return self.occupancy(), {"all": True, "n_states": self.index.n_states}
 
     def shift(self, range_a=(None, -50.0), range_b=(-20.0, 20.0)) -> tuple[np.ndarray, np.ndarray]:
-        """(L, K) difference p(a) - p(b) (default storm minus quiet) and a significance flag
-        (the two credible intervals do not overlap; see :func:`posterior.intervals_disjoint`)."""
+        """(L, K) difference p(a) - p(b) (default storm minus quiet) and a significance flag:
+        the two credible intervals do not overlap (:func:`posterior.intervals_disjoint`) and both
+        conditions hold at least ``min_count`` states in the cell (with fewer, an interval is
+        mostly the prior's)."""
         from atlas_core.atlas.posterior import intervals_disjoint
 
-        pa, la, ha = self.probabilities(self.occupancy(*_parse_range(range_a)))
-        pb, lb, hb = self.probabilities(self.occupancy(*_parse_range(range_b)))
-        return pa - pb, intervals_disjoint(la, ha, lb, hb)
+        ca = self.occupancy(*_parse_range(range_a))
+        cb = self.occupancy(*_parse_range(range_b))
+        pa, la, ha = self.probabilities(ca)
+        pb, lb, hb = self.probabilities(cb)
+        enough = (ca.sum(1) >= self.min_count) & (cb.sum(1) >= self.min_count)
+        return pa - pb, enough[:, None] & intervals_disjoint(la, ha, lb, hb)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -323,7 +331,7 @@ class Atlas:
         c = counts[cells]
         p_u, lo_u, hi_u = self.probabilities(c)
         return QueryResult(pos, leaf, self.names, condition, slot[leaf], c.sum(axis=1),
-                           p_u, lo_u, hi_u)
+                           p_u, lo_u, hi_u, self.min_count)
 
     def most_likely_state(self, position, dst_range=None, near=None, n: int = 4000,
                           seed: int = 0, quantiles=QUANTILES, **kw) -> PlasmaState:

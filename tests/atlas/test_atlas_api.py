@@ -42,6 +42,30 @@ def test_occupancy_sums_equal_state_counts_per_cell(atlas):
     np.testing.assert_array_equal(bins.values, recount(atlas.states, known, atlas.n_leaves, atlas.k))
 
 
+def test_shift_between_dst_ranges(atlas):
+    from atlas_core.atlas.posterior import dirichlet_posterior, intervals_disjoint
+
+    dst = atlas.states["dst"].to_numpy()
+    if (dst <= -50).any():
+        diff, significant = atlas.shift((None, -50.0), (-20.0, 20.0))
+        np.testing.assert_allclose(diff, atlas.ds["storm_minus_quiet"].values, atol=1e-6)
+        np.testing.assert_array_equal(significant, atlas.ds["shift_significant"].values)
+    else:  # the small archive's days hold no storm: the stored flag stays empty
+        with pytest.raises(AtlasError, match="no state with"):
+            atlas.shift((None, -50.0), (-20.0, 20.0))
+        assert not atlas.ds["shift_significant"].any()
+    mid = float(np.median(dst))
+    a, b = (None, mid), (mid + 0.5, None)
+    diff, significant = atlas.shift(a, b)
+    ca = recount(atlas.states, dst <= mid, atlas.n_leaves, atlas.k)
+    cb = recount(atlas.states, dst >= mid + 0.5, atlas.n_leaves, atlas.k)
+    pa, la, ha = dirichlet_posterior(ca)
+    pb, lb, hb = dirichlet_posterior(cb)
+    np.testing.assert_allclose(diff, pa - pb)
+    enough = (ca.sum(1) >= atlas.min_count) & (cb.sum(1) >= atlas.min_count)
+    np.testing.assert_array_equal(significant, enough[:, None] & intervals_disjoint(la, ha, lb, hb))
+
+
 def test_states_table_matches_the_model(atlas):
     codes, _ = atlas.model.assign(atlas.states.iloc[:500])
     np.testing.assert_array_equal(codes, atlas.states["code"].to_numpy()[:500])

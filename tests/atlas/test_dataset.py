@@ -59,6 +59,10 @@ def test_layout_and_attributes(ds):
     assert g.shape == (5, 6) and np.allclose(g.sum(1), 1) and (g > 0).all()
     diff = ds["p"].sel(activity="storm") - ds["p"].sel(activity="quiet")
     np.testing.assert_allclose(ds["storm_minus_quiet"], diff, atol=1e-6)
+    # no significance from a condition the cell barely holds (its interval is the prior's)
+    thin = (ds["n_states"].sel(activity="storm") < ds.attrs["min_count"]) | (
+        ds["n_states"].sel(activity="quiet") < ds.attrs["min_count"])
+    assert not ds["shift_significant"].where(thin, False).any()
 
 
 @pytest.mark.parametrize("name", ["atlas.nc", "atlas.zarr"])
