@@ -86,7 +86,8 @@ def one(n: int, states: Path, max_epochs: int | None, device: str, threads: int)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--states", type=Path, default=None)
-    ap.add_argument("--sizes", default="66000,660000,6600000")
+    ap.add_argument("--sizes", default="66000,full,6600000",
+                    help="state counts; 'full' is the whole table")
     ap.add_argument("--max-epochs-above", type=int, default=1_000_000,
                     help="cap the epochs for sizes above this (see --cap)")
     ap.add_argument("--cap", type=int, default=6, help="epoch cap for the largest sizes")
@@ -103,7 +104,11 @@ def main() -> None:
     print("\n| states | threads | epochs | s/epoch | training wall | octree | peak RSS | "
           "RSS with data | perplexity | codes |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    runs = [(int(n), int(t)) for n in args.sizes.split(",") for t in args.threads.split(",")]
+    from atlas_core.states import read_states
+
+    n_table = len(read_states(states, columns=["x_gsm"]))
+    runs = [(n_table if n == "full" else int(n), int(t)) for n in args.sizes.split(",")
+            for t in args.threads.split(",")]
     for n, threads in runs:
         cmd = [sys.executable, __file__, "--one", str(n), "--states", str(states),
                "--device", args.device, "--threads", str(threads)]
