@@ -187,3 +187,21 @@ def test_evaluate_report(trained, fake_states):
     assert 1 <= rep["codes_used"] <= model.k and 1 <= rep["perplexity"] <= model.k
     with pytest.raises(ValueError, match="no 'region' column"):
         evaluate_regimes(model, fake_states.drop(columns="region"))
+
+
+def test_ema_codebook_update_and_dead_code_restart():
+    from atlas_core.vqvae import EMACodebook
+
+    cb = EMACodebook(k=3, dim=2, decay=0.0, dead_threshold=0.5)
+    cb.set(torch.tensor([[0.0, 0.0], [10.0, 10.0], [1e3, 1e3]]))
+    z = torch.tensor([[1.0, 0.0], [-1.0, 2.0], [9.0, 11.0], [11.0, 11.0]])
+    codes, dist = cb.nearest(z)
+    assert codes.tolist() == [0, 0, 1, 1]
+    assert torch.allclose(dist, torch.tensor([1.0, 5**0.5, 2**0.5, 2**0.5]))
+    restarted = cb.update(z, codes, torch.Generator().manual_seed(0))
+    # decay 0: each used code moves to the mean of its encodings (up to Laplace smoothing)
+    assert torch.allclose(cb.embed[0], torch.tensor([0.0, 1.0]), atol=1e-4)
+    assert torch.allclose(cb.embed[1], torch.tensor([10.0, 11.0]), atol=1e-4)
+    # the code nobody uses is dead and restarts on one of the batch's encodings
+    assert restarted == 1
+    assert any(torch.equal(cb.embed[2], v) for v in z)
