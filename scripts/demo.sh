@@ -4,7 +4,7 @@
 # Each stage is skipped when its output already exists, so a second run goes straight to the
 # dashboard (delete the folder under data/ to redo a stage).
 #
-#   scripts/demo.sh [--years 1|10] [--port 5006] [--seed 0] [--no-serve]
+#   scripts/demo.sh [--years 1|10] [--port 5006] [--seed 0] [--data-dir data] [--no-serve]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +12,13 @@ YEARS=1
 PORT=5006
 SEED=0
 SERVE=1
+DATA=data
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --years) YEARS="$2"; shift 2 ;;
         --port) PORT="$2"; shift 2 ;;
         --seed) SEED="$2"; shift 2 ;;
+        --data-dir) DATA="$2"; shift 2 ;;
         --no-serve) SERVE=0; shift ;;
         -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
@@ -28,9 +30,9 @@ case "$YEARS" in
     *) echo "demo.sh: --years must be 1 or 10, got $YEARS" >&2; exit 2 ;;
 esac
 START=2015-09-01
-SYNTH=data/synth${YEARS}y
-STATES=data/states${YEARS}y
-ATLAS=data/atlas${YEARS}y
+SYNTH=$DATA/synth${YEARS}y
+STATES=$DATA/states${YEARS}y
+ATLAS=$DATA/atlas${YEARS}y
 
 t0=$SECONDS
 stage() { echo; echo "[demo $(date +%H:%M:%S), +$((SECONDS - t0)) s] $*"; }

@@ -15,6 +15,8 @@ from ..filters import COVERAGE_COLORS
 from .base import View
 from .overlays import boundary_overlay
 
+FRAME_WIDTH = 270
+"""Plot frame width, px: three projections with colour bars fit beside each other."""
 _MISSION_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
@@ -35,7 +37,8 @@ class CoverageView(View):
         points = hv.Points(self._frame, kdims=[f"{u}_gsm", f"{v}_gsm"],
                            vdims=["regime", "dst", "mission"])
         xlim, ylim = self.store.plane_limits(f"{u}{v}".upper())
-        common = dict(frame_width=330, frame_height=330, bgcolor="white",
+        height = int(round(FRAME_WIDTH * (ylim[1] - ylim[0]) / (xlim[1] - xlim[0])))
+        common = dict(frame_width=FRAME_WIDTH, frame_height=max(120, height), bgcolor="white",
                       xlim=xlim, ylim=ylim,
                       xlabel=f"{u}_gsm [R_E]", ylabel=f"{v}_gsm [R_E]",
                       title=f"{u.upper()}{v.upper()} GSM — {COVERAGE_COLORS[color]}")

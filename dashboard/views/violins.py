@@ -9,6 +9,10 @@ from holoviews import dim
 from .base import View
 
 
+def _vertical_groups(plot, element):
+    plot.state.xaxis[0].group_label_orientation = "vertical"  # regime names
+
+
 class ViolinView(View):
     """One feature by regime; for each regime the observed and the generated distribution."""
 
@@ -17,7 +21,7 @@ class ViolinView(View):
     def __init__(self, **params):
         super().__init__(**params)
         self._pane = pn.pane.HoloViews(pn.bind(self._violins, feature=self.filters.param.feature),
-                                       sizing_mode="stretch_width", min_height=380)
+                                       sizing_mode="stretch_width", min_height=540)
 
     def _violins(self, feature: str):
         frame = self.store.feature_samples(feature)
@@ -27,7 +31,8 @@ class ViolinView(View):
         return violins.opts(
             violin_fill_color=dim("regime").categorize(colors, default="#999999"),
             violin_fill_alpha=dim("source").categorize({"observed": 0.95, "generated": 0.4}),
-            inner="quartiles", xrotation=90, responsive=True, min_height=360, xlabel="",
+            inner="quartiles", xrotation=90, responsive=True, min_height=520, xlabel="",
+            hooks=[_vertical_groups],
             title=f"{self.store.feature_label(feature)}: observed (solid) beside generated (faded)")
 
     def __panel__(self):

@@ -1,7 +1,8 @@
 """End to end: the dashboard served by ``atlas serve`` on a free 127.0.0.1 port, driven by
 Debian's Chromium through Playwright, on the small atlas.
 
-Set ``ATLAS_SCREENSHOTS=docs/img`` to save a screenshot of each view (README pictures).
+Set ``ATLAS_SCREENSHOTS=docs/img`` to save a screenshot of each view (the README's pictures),
+and ``ATLAS_DASHBOARD_ATLAS=data/atlas10y`` to run against another atlas than the small one.
 """
 
 from __future__ import annotations
@@ -46,18 +47,23 @@ def playwright_browser():
 
 
 @pytest.fixture(scope="module")
-def app_url(small_atlas):
+def atlas_dir(small_atlas):
+    return Path(os.environ.get("ATLAS_DASHBOARD_ATLAS", small_atlas))
+
+
+@pytest.fixture(scope="module")
+def app_url(atlas_dir):
     port = free_port()
-    cmd = [sys.executable, "-m", "atlas_core", "serve", str(small_atlas), "--port", str(port)]
+    cmd = [sys.executable, "-m", "atlas_core", "serve", str(atlas_dir), "--port", str(port)]
     with served(cmd, port, env={"VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def store(small_atlas):
+def store(atlas_dir):
     from dashboard.store import DataStore
 
-    return DataStore.open(small_atlas)
+    return DataStore.open(atlas_dir)
 
 
 @pytest.fixture
@@ -140,7 +146,8 @@ def test_clicking_a_slice_cell_fills_the_inspector(page, app_url, store):
     open_app(page, app_url)
     visible_canvas(page)
     frame = store.slice_frame(Filters())
-    row = frame.sort_values(["count", "u1"], ascending=False).iloc[0]
+    frame = frame[frame["count"] > 0].assign(size=frame["u1"] - frame["u0"])
+    row = frame.sort_values(["size", "count"], ascending=False).iloc[0]  # big enough to hit
     u, v = (row.u0 + row.u1) / 2, (row.v0 + row.v1) / 2
     expected = store.leaf_at("XY", 0.0, u, v)
     deadline = time.monotonic() + 30
@@ -161,6 +168,10 @@ def test_clicking_a_slice_cell_fills_the_inspector(page, app_url, store):
     best = report.regimes[report.regimes["condition"] == "all"].sort_values("p").iloc[-1]
     assert f"{best.p:.3f} [{best.p_lo:.3f}, {best.p_hi:.3f}]" in table
     assert "cell=" + str(expected) in page.url  # the state of the controls is in the URL
+    outdir = os.environ.get("ATLAS_SCREENSHOTS")
+    if outdir:
+        time.sleep(3)
+        page.screenshot(path=str(REPO / outdir / "dashboard_inspector.png"), full_page=True)
 
 
 def test_moving_the_dst_control_changes_the_occupancy(page, app_url):
