@@ -303,6 +303,47 @@ def build_plotter(
     """
     plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
     plotter.set_background("white")
+    # GSM axes as plain arrows from Earth (a VTK orientation widget does not reach vtk.js, and
+    # the pane's vtk.js one breaks when the scene is updated): x sunward red, y green, z blue
+    for name, direction, color in (("axis_x", (1, 0, 0), "#d62728"), ("axis_y", (0, 1, 0), "#2ca02c"),
+                                   ("axis_z", (0, 0, 1), "#1f77b4")):
+        arrow = pv.Arrow(start=(0, 0, 0), direction=direction, scale=5.0, tip_length=0.15,
+                         tip_radius=0.05, shaft_radius=0.015)
+        plotter.add_mesh(arrow, color=color, name=name, render=False)
+    populate(plotter, voxels, boundaries=boundaries, clip=clip, earth=earth,
+             opacity_bands=opacity_bands)
+    # look from the dusk side, slightly from the north and the Sun: nose right, tail left
+    plotter.camera_position = [(20.0, -60.0, 35.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
+    # frame the voxels and Earth, not the boundary surfaces that run out to the tail
+    bounds = np.array([-1.5, 1.5, -1.5, 1.5, -1.5, 1.5])
+    if voxels.n_cells:
+        vb = np.asarray(voxels.bounds)
+        bounds[0::2] = np.minimum(bounds[0::2], vb[0::2])
+        bounds[1::2] = np.maximum(bounds[1::2], vb[1::2])
+    plotter.reset_camera(bounds=bounds.tolist())
+    return plotter
+
+
+SCENE_PREFIXES = ("voxels_", "earth", "magnetopause", "bow_shock")
+"""Names of the actors :func:`populate` adds (and replaces)."""
+
+
+def populate(
+    plotter: pv.Plotter,
+    voxels: pv.UnstructuredGrid,
+    *,
+    boundaries: dict[str, pv.PolyData] | None = None,
+    clip: tuple[str, float, str] | None = None,
+    earth: bool = True,
+    opacity_bands: Sequence[float] = DEFAULT_OPACITY_BANDS,
+) -> None:
+    """Put the scene's actors into ``plotter``, replacing the ones a previous call added.
+
+    Reusing one plotter (one renderer, one camera) lets a live ``pn.pane.VTK`` update with
+    ``pane.synchronize()`` instead of receiving a new render window.
+    """
+    for name in [n for n in plotter.actors if n.startswith(SCENE_PREFIXES)]:
+        plotter.remove_actor(name, render=False)
     conf = np.asarray(voxels.cell_data["confidence"]) if voxels.n_cells else np.zeros(0)
     edges = np.asarray(opacity_bands, dtype=float)
     for i in range(len(edges) - 1):
@@ -317,33 +358,30 @@ def build_plotter(
             opacity=float(min(1.0, max(0.15, edges[i + 1]))),
             show_edges=False,
             name=f"voxels_{i}",
+            render=False,
         )
     if earth:
-        sphere = earth_sphere()
         plotter.add_mesh(
-            sphere,
+            earth_sphere(),
             scalars="day",
             cmap=["#1f2a44", "#f4d35e"],
             clim=[0, 1],
             show_scalar_bar=False,
             name="earth",
+            render=False,
         )
     styles = {"magnetopause": (_palette_color("magnetopause", "#222222"), 0.12),
               "bow_shock": (_palette_color("bow_shock", "#555555"), 0.07)}
     for name, mesh in (boundaries or {}).items():
         color, opacity = styles.get(name, ("#555555", 0.2))
         plotter.add_mesh(
-            _clip_surface(mesh, clip), color=color, opacity=opacity, name=name, smooth_shading=True
+            _clip_surface(mesh, clip), color=color, opacity=opacity, name=name,
+            smooth_shading=True, render=False,
         )
-    plotter.add_axes()
-    # look from the dusk side, slightly from the north and the Sun: nose right, tail left
-    plotter.camera_position = [(20.0, -60.0, 35.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
-    plotter.reset_camera()
-    return plotter
 
 
 class Regime3DView(param.Parameterized):
-    """The 3D regime map view: controls plus a ``pn.pane.VTK`` rebuilt when they change.
+    """The 3D regime map view: controls plus a ``pn.pane.VTK`` whose scene follows them.
 
     Wire it from the app: ``view = Regime3DView(names=..., colors=...)``;
     ``view.set_data(lo, hi, regime, confidence)`` whenever the condition changes (the dominant
@@ -386,8 +424,7 @@ class Regime3DView(param.Parameterized):
             return None
         return (self.clip_axis, float(self.clip_offset_re), self.clip_side)
 
-    def plotter(self) -> pv.Plotter:
-        """The plotter for the current data and controls (empty scene without data)."""
+    def _scene(self) -> tuple[pv.UnstructuredGrid, dict | None]:
         if self._data is None:
             voxels = regime_voxels(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, int), np.zeros(0))
         else:
@@ -398,9 +435,12 @@ class Regime3DView(param.Parameterized):
                 min_confidence=self.min_confidence,
                 clip=self._clip(),
             )
-        bounds = None
-        if self.show_boundaries:
-            bounds = boundary_surfaces(self.bz_nt, self.pdyn_npa)
+        bounds = boundary_surfaces(self.bz_nt, self.pdyn_npa) if self.show_boundaries else None
+        return voxels, bounds
+
+    def plotter(self) -> pv.Plotter:
+        """A new plotter for the current data and controls (empty scene without data)."""
+        voxels, bounds = self._scene()
         return build_plotter(voxels, boundaries=bounds, clip=self._clip())
 
     @param.depends(
@@ -410,11 +450,10 @@ class Regime3DView(param.Parameterized):
     def _refresh(self) -> None:
         if self._pane is None:
             return
-        plotter, old = self.plotter(), self._plotter
-        self._plotter = plotter
-        self._pane.object = plotter.ren_win
-        if old is not None:  # free the previous scene's off-screen GL context
-            old.close()
+        # same plotter, new actors: the browser keeps its renderer, camera and widgets
+        voxels, bounds = self._scene()
+        populate(self._plotter, voxels, boundaries=bounds, clip=self._clip())
+        self._pane.synchronize()
 
     def controls(self):
         import panel as pn
@@ -438,16 +477,17 @@ class Regime3DView(param.Parameterized):
             width=300,
         )
 
-    @param.depends()  # no parameter re-creates the pane; _refresh swaps its object
+    @param.depends()  # no parameter re-creates the pane; _refresh updates its scene
     def vtk_pane(self):
-        """The ``pn.pane.VTK`` (built on first call; later changes replace its object)."""
+        """The ``pn.pane.VTK`` (built on first call; later changes replace its actors and
+        synchronise it)."""
         import panel as pn
 
         if self._pane is None:
             self._plotter = self.plotter()
             self._pane = pn.pane.VTK(
                 self._plotter.ren_win, sizing_mode="stretch_width", height=620,
-                orientation_widget=True, enable_keybindings=True,
+                orientation_widget=False, enable_keybindings=True,
                 css_classes=["atlas-regime3d"],
             )
         return self._pane

@@ -161,13 +161,19 @@ def test_view_builds_its_pane_lazily_and_swaps_the_scene_when_controls_change():
     view.set_data(lo, hi, np.arange(len(lo)) % 2, np.full(len(lo), 0.9))
     layout = view.panel()
     assert view._pane is None  # nothing built until the view is rendered
-    layout.get_root(Document())
-    first = view._pane.object
-    n_first = sum(1 for n in view._plotter.actors if n.startswith("voxels_"))
-    assert n_first == 1
+    root = layout.get_root(Document())
+    window = view._pane.object
+
+    def shown():
+        return sum(view._plotter.actors[n].mapper.dataset.n_cells
+                   for n in view._plotter.actors if n.startswith("voxels_"))
+
+    assert shown() == len(lo)
     view.regimes = [1]
     view.clip_axis = "x"
-    assert view._pane.object is not first
-    cells = sum(view._plotter.actors[n].mapper.dataset.n_cells
-                for n in view._plotter.actors if n.startswith("voxels_"))
-    assert cells == np.sum((np.arange(len(lo)) % 2 == 1) & ((lo[:, 0] + hi[:, 0]) / 2 <= 0))
+    # the same render window (the browser keeps its renderer), with the new actors synchronised
+    assert view._pane.object is window
+    assert shown() == np.sum((np.arange(len(lo)) % 2 == 1) & ((lo[:, 0] + hi[:, 0]) / 2 <= 0))
+    assert sum(1 for n in view._plotter.actors if n == "earth") == 1
+    model = view._pane._models[root.ref["id"]][0]
+    assert len(model.arrays) > 0
