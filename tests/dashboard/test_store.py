@@ -221,3 +221,18 @@ def test_open_atlas_names_the_problem(tmp_path):
     (bad / "atlas.nc").write_bytes(b"not a netcdf file")
     with pytest.raises(StoreError, match=str(bad)):
         open_atlas(bad)
+
+
+def test_atlas_serve_refuses_a_bad_atlas_at_start(tmp_path):
+    missing = tmp_path / "nowhere"
+    run = subprocess.run([sys.executable, "-m", "atlas_core", "serve", str(missing)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2
+    assert str(missing) in run.stderr and "does not exist" in run.stderr
+
+
+def test_atlas_serve_check_accepts_the_small_atlas(small_atlas):
+    run = subprocess.run([sys.executable, "-m", "atlas_core", "serve", str(small_atlas), "--check"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ok: ") and "synthetic" in run.stdout
