@@ -94,7 +94,9 @@ class SliceView(View):
 
     def _boundaries(self, plane, offset, pdyn, imf_bz):
         return boundary_overlay(plane, offset, pdyn, imf_bz).opts(
-            hv.opts.Path(show_legend=True), hv.opts.Overlay(legend_position="top_left"))
+            hv.opts.Path(show_legend=True), hv.opts.Overlay(
+                legend_position="top_left",
+                legend_opts={"background_fill_alpha": 0.6, "label_text_font_size": "8pt"}))
 
     def _marker(self, cell, plane, offset):
         if cell < 0:
