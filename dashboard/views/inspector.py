@@ -1,5 +1,9 @@
 """Cell inspector: one octree leaf's regime distribution with credible intervals, its state
-count and its feature distributions, under the current condition beside quiet and storm."""
+count and its feature distributions, under the current condition beside quiet and storm.
+
+The two plots are built once as ``DynamicMap``s over numeric coordinates, so that a click
+only sends new data to the existing Bokeh figures (rebuilding figures per click costs ~0.5 s).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,13 @@ import pandas as pd
 import panel as pn
 from holoviews import dim
 
+from atlas_core.states import FEATURES
+
 from .base import REGIME_CONDITIONS, View
 
 INSPECTOR_CSS = "atlas-inspector"
+CONDITION_COLORS = {"all": "#555555", "nearest": "#7B3294", "quiet": "#4C9BE8", "storm": "#D1495B"}
+_WATCHED = ["cell", *REGIME_CONDITIONS]
 
 
 class InspectorView(View):
@@ -28,8 +36,18 @@ class InspectorView(View):
                                      margin=(28, 5, 5, 5))
         self._go.on_click(self._on_position)
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
-        watched = {"cell": f.param.cell, **{p: f.param[p] for p in REGIME_CONDITIONS}}
-        self._body = pn.bind(self._render, **watched)
+        self._memo: tuple[tuple, object] | None = None
+        watched = {p: f.param[p] for p in _WATCHED}
+        self._head = pn.pane.Markdown(pn.bind(self._head_text, **watched), css_classes=[INSPECTOR_CSS],
+                                      sizing_mode="stretch_width")
+        self._table = pn.pane.DataFrame(pn.bind(self._table_frame, **watched),
+                                        css_classes=[INSPECTOR_CSS + "-table"],
+                                        sizing_mode="stretch_width")
+        stream = hv.streams.Params(f, _WATCHED)
+        self._bars = pn.pane.HoloViews(hv.DynamicMap(self._regime_plot, streams=[stream]),
+                                       sizing_mode="stretch_width")
+        self._boxes = pn.pane.HoloViews(hv.DynamicMap(self._feature_plot, streams=[stream]),
+                                        sizing_mode="stretch_width")
 
     def conditions(self) -> dict:
         f = self.filters
@@ -39,6 +57,17 @@ class InspectorView(View):
         if f.show == "all":
             conds = {"all": f.current(), **conds}
         return conds
+
+    def report(self):
+        """The store's report for the filters' cell and conditions (memoised per view)."""
+        cell = self.filters.cell
+        if cell < 0:
+            return None
+        conds = self.conditions()
+        key = (cell, tuple((k, c.key) for k, c in conds.items()))
+        if self._memo is None or self._memo[0] != key:
+            self._memo = (key, self.store.inspect_cell(cell, conds))
+        return self._memo[1]
 
     def _on_position(self, _event=None):
         try:
@@ -59,48 +88,86 @@ class InspectorView(View):
         self._message.object = text
         self._message.visible = True
 
-    def _render(self, cell: int, **_):
-        if cell < 0:
-            return pn.pane.Markdown("*No cell selected: click a cell in the slice or enter a position.*",
-                                    css_classes=[INSPECTOR_CSS])
-        report = self.store.inspect_cell(cell, self.conditions())
+    def _head_text(self, **_) -> str:
+        report = self.report()
+        if report is None:
+            return "*No cell selected: click a cell in the slice or enter a position.*"
+        key = " ".join(
+            f'<span style="color:{CONDITION_COLORS.get(n, "#888")}">&#9632; {n}</span>'
+            for n in report.counts)
+        return (f"**Cell** {report.summary()}.  \nProbabilities are Dirichlet posterior means "
+                f"with 90 % credible intervals, (state counts) in brackets. Conditions: {key}")
+
+    def _table_frame(self, **_) -> pd.DataFrame:
+        report = self.report()
+        if report is None:
+            return pd.DataFrame()
         reg = report.regimes
-        table = reg.pivot(index="regime", columns="condition", values="p").reindex(self.store.labels)
+        text = {}
         for name in report.counts:
-            sub = reg[reg["condition"] == name].set_index("regime")
-            table[name] = [f"{p:.3f} [{lo:.3f}, {hi:.3f}] ({int(n)})" for p, lo, hi, n in
-                           zip(sub["p"], sub["p_lo"], sub["p_hi"], sub["count"], strict=False)]
-        table = table[list(report.counts)]
-        head = pn.pane.Markdown(
-            f"**Cell** {report.summary()}.  \nProbabilities are Dirichlet posterior means with "
-            "90 % credible intervals, (state counts) in brackets.",
-            css_classes=[INSPECTOR_CSS], sizing_mode="stretch_width")
-        return pn.Column(head, pn.pane.DataFrame(
-            table, css_classes=[INSPECTOR_CSS + "-table"], sizing_mode="stretch_width"),
-            self._regime_plot(reg), self._feature_plot(report.features),
-            sizing_mode="stretch_width")
+            sub = reg[reg["condition"] == name]
+            text[name] = [f"{p:.3f} [{lo:.3f}, {hi:.3f}] ({int(n)})" for p, lo, hi, n in
+                          zip(sub["p"], sub["p_lo"], sub["p_hi"], sub["count"], strict=True)]
+        return pd.DataFrame(text, index=pd.Index(self.store.labels, name="regime"))
 
-    def _regime_plot(self, reg: pd.DataFrame):
-        plots = []
-        for name, sub in reg.groupby("condition", sort=False):
-            bars = hv.Bars(sub, kdims=["regime"], vdims=["p", "colour"]).opts(
-                color="colour", line_color="black", line_width=0.4)
-            err = hv.ErrorBars((sub["regime"], sub["p"], sub["p"] - sub["p_lo"], sub["p_hi"] - sub["p"]),
-                               vdims=["p", "neg", "pos"])
-            n = int(sub["count"].sum())
-            plots.append((bars * err).opts(title=f"{name} (n={n})", xrotation=35, height=250,
-                                           width=480, ylim=(0, 1), ylabel="P(regime)", xlabel=""))
-        return hv.Layout(plots).cols(1).opts(shared_axes=False)
+    def _regime_plot(self, **_):
+        """Bars (posterior mean) and whiskers (90 % interval) per regime, one bar per condition
+        side by side; numeric x so that a new cell only changes the data."""
+        report = self.report()
+        k = self.store.k
+        names = list(self.conditions())
+        width = 0.8 / len(names)
+        rects, segs = [], []
+        if report is not None:
+            reg = report.regimes
+            for j, name in enumerate(names):
+                sub = reg[reg["condition"] == name]
+                x = np.arange(k) - 0.4 + width * (j + 0.5)
+                color = CONDITION_COLORS.get(name, "#888888")
+                for xi, p, lo, hi, rc in zip(x, sub["p"], sub["p_lo"], sub["p_hi"], sub["colour"],
+                                             strict=True):
+                    rects.append((xi - width / 2, 0.0, xi + width / 2, p, rc, name))
+                    segs.append((xi, lo, xi, hi, color))
+        bars = hv.Rectangles(rects, kdims=["x0", "y0", "x1", "y1"], vdims=["colour", "condition"])
+        whiskers = hv.Segments(segs, kdims=["x0", "y0", "x1", "y1"], vdims=["wcolour"])
+        ticks = list(enumerate(self.store.labels))
+        return (bars.opts(color="colour", line_color=dim("condition").categorize(
+                    CONDITION_COLORS, default="#888888"), line_width=2)
+                * whiskers.opts(color="wcolour", line_width=2)).opts(
+            hv.opts.Overlay(xticks=ticks, xrotation=60, ylim=(0, 1), xlim=(-0.6, k - 0.4),
+                            height=330, responsive=True, ylabel="P(regime)", xlabel="",
+                            framewise=False,
+                            title="Regime distribution (outline: condition; whisker: 90 % interval)"))
 
-    def _feature_plot(self, features: pd.DataFrame):
-        if features.empty:
-            return pn.pane.Markdown("*No states in this cell under these conditions.*")
-        box = hv.BoxWhisker(features, kdims=["feature", "condition"], vdims=["value"])
-        return box.opts(box_fill_color=dim("condition").categorize(
-            {"quiet": "#4C9BE8", "storm": "#D1495B", "all": "#AAAAAA"}, default="#888888"),
-            xrotation=90, width=480, height=420, xlabel="", ylabel="value (log10 where noted)",
-            title="Feature distributions of the cell's states")
+    def _feature_plot(self, **_):
+        """Box (quartiles), whiskers (5-95 %) and median of each feature, one box per condition
+        side by side; numeric x so that a new cell only changes the data."""
+        report = self.report()
+        names = list(self.conditions())
+        width = 0.8 / len(names)
+        boxes, segs = [], []
+        labels = list(dict.fromkeys(self.store.feature_label(f) for f in FEATURES))
+        if report is not None and not report.features.empty:
+            q = (report.features.groupby(["feature", "condition"], sort=False)["value"]
+                 .quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack())
+            for (feature, cond), row in q.iterrows():
+                if cond not in names:
+                    continue
+                x = labels.index(feature) - 0.4 + width * (names.index(cond) + 0.5)
+                color = CONDITION_COLORS.get(cond, "#888888")
+                boxes.append((x - width / 2, row[0.25], x + width / 2, row[0.75], color))
+                segs += [(x, row[0.05], x, row[0.25], "#333333"), (x, row[0.75], x, row[0.95], "#333333"),
+                         (x - width / 2, row[0.5], x + width / 2, row[0.5], "#000000")]
+        rects = hv.Rectangles(boxes, kdims=["x0", "y0", "x1", "y1"], vdims=["colour"])
+        lines = hv.Segments(segs, kdims=["x0", "y0", "x1", "y1"], vdims=["lcolour"])
+        return (rects.opts(color="colour", line_color="black", line_width=0.5)
+                * lines.opts(color="lcolour", line_width=1.5)).opts(
+            hv.opts.Overlay(xticks=list(enumerate(labels)), xrotation=90, responsive=True,
+                            height=440, xlim=(-0.6, len(labels) - 0.4), framewise=True,
+                            ylabel="value (log10 where noted)", xlabel="",
+                            title="Feature distributions of the cell's states (box: quartiles, "
+                                  "whiskers: 5–95 %)"))
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._position, self._go), self._message, self._body,
-                         sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self._position, self._go), self._message, self._head, self._table,
+                         self._bars, self._boxes, sizing_mode="stretch_width")

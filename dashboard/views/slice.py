@@ -5,11 +5,9 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 import panel as pn
-from holoviews import dim
 
 from ..filters import SLICE_COLORS
 from ..palette import load_palette
-from ..store import NO_DATA
 from .base import REGIME_CONDITIONS, View
 from .overlays import boundary_overlay
 
@@ -35,10 +33,9 @@ class SliceView(View):
     def __init__(self, **params):
         super().__init__(**params)
         f = self.filters
-        cells = hv.DynamicMap(self._cells, streams=[hv.streams.Params(
-            f, ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS])])
-        bounds = hv.DynamicMap(self._boundaries, streams=[hv.streams.Params(
-            f, ["plane", "offset", "pdyn", "imf_bz"])])
+        # one DynamicMap for cells and boundaries: one refresh per control change
+        cells = hv.DynamicMap(self._scene, streams=[hv.streams.Params(
+            f, ["plane", "offset", "slice_color", "regime", "pdyn", "imf_bz", *REGIME_CONDITIONS])])
         marker = hv.DynamicMap(self._marker, streams=[hv.streams.Params(f, ["cell", "plane", "offset"])])
         self._tap = hv.streams.Tap(source=cells, x=None, y=None)
         self._tap.param.watch(self._on_tap, ["x", "y"])
@@ -46,7 +43,7 @@ class SliceView(View):
         self._caption = pn.pane.Markdown(
             pn.bind(self._describe, **{p: f.param[p] for p in watched}),
             sizing_mode="stretch_width", margin=(0, 10), css_classes=["atlas-slice-caption"])
-        self._pane = pn.pane.HoloViews(cells * bounds * marker, sizing_mode="stretch_width",
+        self._pane = pn.pane.HoloViews(cells * marker, sizing_mode="stretch_width",
                                        min_height=480)
 
     def _describe(self, **_) -> str:
@@ -58,11 +55,18 @@ class SliceView(View):
         return (f"**{f.plane} plane at {f.offset:+.1f} R_E** — colour: {what}; condition: "
                 f"{cond.label}. Faded cells hold fewer than {self.store.min_states} states. Click a cell to inspect it.")
 
+    def _scene(self, plane, offset, slice_color, regime, pdyn, imf_bz, **_):
+        return self._cells(plane, offset, slice_color, regime) * self._boundaries(
+            plane, offset, pdyn, imf_bz)
+
     def _cells(self, plane, offset, slice_color, regime, **_):
         frame = self.store.slice_frame(self.filters)
         frame["alpha"] = np.where(frame["few"], 0.35, 0.95)
         xlabel, ylabel = self.axis_labels(plane)
-        vdims = ["leaf", "regime", "count", "p_dominant", "p_regime", "entropy", "diff", "value", "alpha"]
+        palette = np.array([*self.store.colors, load_palette()["missing"]], dtype=object)
+        frame["fill"] = palette[frame["dominant"].to_numpy()]  # -1 (no data) takes the last
+        vdims = ["leaf", "regime", "count", "p_dominant", "p_regime", "entropy", "diff", "value",
+                 "alpha", "fill"]
         rects = hv.Rectangles(frame, kdims=["u0", "v0", "u1", "v1"], vdims=vdims)
         opts = dict(
             tools=["hover", "tap"], hover_tooltips=_HOVER, line_color="white", line_width=0.3,
@@ -73,10 +77,7 @@ class SliceView(View):
         )
         opts["xlim"], opts["ylim"] = self.store.plane_limits(plane)
         if slice_color == "dominant":
-            cmap = dict(zip(self.store.labels, self.store.colors, strict=False))
-            cmap[NO_DATA] = load_palette()["missing"]
-            return rects.opts(color=dim("regime").categorize(cmap, default="#cccccc"),
-                              show_legend=False, **opts)
+            return rects.opts(color="fill", show_legend=False, **opts)
         clabel = {"probability": f"P({self.store.labels[regime]})", "entropy": "entropy [bits]",
                   "count": "log10 state count",
                   "storm_minus_quiet": f"ΔP({self.store.labels[regime]}) storm − quiet"}[slice_color]
