@@ -177,3 +177,53 @@ def test_view_builds_its_pane_lazily_and_swaps_the_scene_when_controls_change():
     assert sum(1 for n in view._plotter.actors if n == "earth") == 1
     model = view._pane._models[root.ref["id"]][0]
     assert len(model.arrays) > 0
+
+
+@pytest.mark.browser
+def test_3d_map_in_chromium_updates_its_scene_without_page_errors(small_atlas):
+    """Served by `atlas serve`: open the 3D tab, clip the scene through its control, and check
+    the canvas changes and the page logs no JavaScript error."""
+    import sys
+    import time
+    from pathlib import Path
+
+    from e2e_harness import CHROMIUM, free_port, image_is_nonblank, launch, served
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    port = free_port()
+    cmd = [sys.executable, "-m", "atlas_core", "serve", str(small_atlas), "--port", str(port)]
+    with served(cmd, port, env={"VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}) as url, \
+            sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(90_000)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        page.locator(".bk-tab", has_text="3D regime map").first.click()
+        view = page.locator(".atlas-regime3d").first
+        page.locator(".atlas-regime3d canvas").first.wait_for()
+        deadline = time.monotonic() + 60
+        before = view.screenshot()
+        while not image_is_nonblank(before, min_colors=20) and time.monotonic() < deadline:
+            time.sleep(1)
+            before = view.screenshot()
+        assert image_is_nonblank(before, min_colors=20)
+        ok = page.evaluate(
+            """(value) => {
+                for (const doc of Bokeh.documents)
+                    for (const m of doc.all_models)
+                        if (m.title === 'Clipping plane normal (GSM)') { m.value = value; return true; }
+                return false;
+            }""", "z")
+        assert ok
+        after = view.screenshot()
+        while after == before and time.monotonic() < deadline + 60:
+            time.sleep(1)
+            after = view.screenshot()
+        assert after != before
+        time.sleep(2)  # let vtk.js finish the update (resize observers, re-render)
+        assert errors == []
+        browser.close()
