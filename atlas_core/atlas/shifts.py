@@ -122,7 +122,7 @@ def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: in
                 delta = float((w * (fs - fq)).sum() / w.sum())
                 var = float((w * fq * (1 - fq) * (1 + w / nq[use])).sum() / w.sum() ** 2)
                 quiet_matched = float((w * fq).sum() / w.sum())
-                if boot is not None:
+                if boot is not None and len(np.unique(event[m & is_s & use[cell]])) > 1:
                     # per storm state: indicator minus its cell's quiet share; sums per event
                     fq_cell = np.full(n_cells, np.nan)
                     fq_cell[use] = fq
