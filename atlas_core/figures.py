@@ -237,6 +237,8 @@ class SliceFigureData:
     vmax: float | None = None
     missing_color: str = _MISSING
     boundary_colors: dict = field(default_factory=dict)
+    few: np.ndarray | None = None  # (n,) bool: a cell with data but fewer than min_count states
+    min_count: int | None = None
 
 
 def _plane(plane: str) -> str:
@@ -298,6 +300,7 @@ def slice_figure_data(
     if color in ("probability", "storm_minus_quiet") and not 0 <= int(regime) < k_regimes:
         raise ValueError(f"regime must be in 0..{k_regimes - 1}, got {regime}")
     regime = int(regime)
+    min_count = int(getattr(atlas, "min_count", 0) or 0)
 
     if color == "storm_minus_quiet":
         cq, cs = resolve_condition(quiet, **thresholds), resolve_condition(storm, **thresholds)
@@ -306,6 +309,7 @@ def slice_figure_data(
         ps = np.asarray(atlas.probabilities(ns)[0])
         values = ps[:, regime] - pq[:, regime]
         values[(nq.sum(1) == 0) | (ns.sum(1) == 0)] = np.nan
+        few = (np.minimum(nq.sum(1), ns.sum(1)) < min_count) & np.isfinite(values)
         cond_label = (f"storm ({cs.label.removeprefix('storm, ')}) minus "
                       f"quiet ({cq.label.removeprefix('quiet, ')})")
         n_states = int(nq.sum() + ns.sum())
@@ -317,6 +321,7 @@ def slice_figure_data(
         counts = _counts(atlas, cond)[leaves]
         total = counts.sum(axis=1)
         empty = total == 0
+        few = (total < min_count) & ~empty
         cond_label = cond.label
         n_states = int(total.sum())
         vmin = vmax = None
@@ -348,7 +353,9 @@ def slice_figure_data(
     caption = (
         f"Condition: {cond_label} ({n_states:,} states in the slice). "
         f"Data: {_data_description(atlas)}. {len(leaves):,} octree cells; "
-        "light-grey cells hold no states."
+        "light-grey cells hold no states"
+        + (f"; faded cells hold fewer than {min_count} (the atlas' low-count mark)."
+           if min_count > 0 and few.any() else ".")
     )
     return SliceFigureData(
         plane=plane, offset_re=offset,
@@ -356,6 +363,7 @@ def slice_figure_data(
         values=np.asarray(values, dtype=float), kind=kind, value_label=value_label,
         title=title, caption=caption, category_names=names, category_colors=colors,
         vmin=vmin, vmax=vmax, missing_color=extras.get("missing", _MISSING),
+        few=few, min_count=min_count or None,
         boundary_colors={"magnetopause": extras["magnetopause"], "bow_shock": extras["bow_shock"]},
     )
 
@@ -497,7 +505,8 @@ def draw_slice(
         ulo, uhi, vlo, vhi = -15.0, 15.0, -15.0, 15.0
     pad = 0.03 * max(uhi - ulo, vhi - vlo, 1.0)
     # the legend (two columns) and the caption sit in a strip below the map, sized in inches
-    n_leg = (2 if boundaries is not None else 0) + int(missing.any())
+    n_leg = (2 if boundaries is not None else 0) + int(missing.any()) + int(
+        data.few is not None and bool(np.any(np.asarray(data.few) & ~missing)))
     if data.kind == "categorical":
         n_leg += len(np.unique(values[~missing]))
     strip_h = 0.16 * math.ceil(n_leg / 2) + 0.4
@@ -513,6 +522,10 @@ def draw_slice(
     strip = fig.add_subplot(grid[1])
     strip.axis("off")
 
+    if data.few is not None and len(data.few) == len(values):
+        # low-count cells: the same colour, faded toward white (as the dashboard's slice does)
+        faded = np.asarray(data.few, dtype=bool) & ~missing
+        facecolors[faded, :3] = 1.0 - 0.45 * (1.0 - facecolors[faded, :3])
     coll = PolyCollection(verts, facecolors=facecolors, edgecolors=(0, 0, 0, 0.15),
                           linewidths=0.1)
     ax.add_collection(coll)
@@ -553,6 +566,9 @@ def draw_slice(
     if missing.any():
         legend_handles.append(Patch(facecolor=data.missing_color, edgecolor="#999999",
                                     label="no states"))
+    if data.few is not None and np.any(np.asarray(data.few) & ~missing) and data.min_count:
+        legend_handles.append(Patch(facecolor="#bbbbbb", edgecolor="#999999",
+                                    label=f"faded: fewer than {data.min_count} states"))
     if legend_handles:
         strip.legend(handles=legend_handles, loc="upper center", fontsize=7, frameon=False,
                      ncols=2, borderaxespad=0.0)

@@ -38,6 +38,10 @@ def test_slice_cells_are_the_leaves_cut_by_the_plane_with_their_counts(toy_atlas
     expected[expected == 0] = np.nan
     np.testing.assert_array_equal(d.values, expected)
     assert "quiet, |Dst| ≤ 20 nT" in d.caption and "synthetic" in d.caption
+    # cells with data but fewer states than the atlas' low-count mark are flagged (drawn faded)
+    total = _expected_counts(toy_atlas, leaves, -20, 20).sum(1)
+    np.testing.assert_array_equal(d.few, (total > 0) & (total < toy_atlas.min_count))
+    assert d.few.any() and f"fewer than {toy_atlas.min_count}" in d.caption
 
 
 def test_dominant_regime_and_probability_follow_the_state_counts(toy_atlas):
