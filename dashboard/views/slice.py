@@ -33,9 +33,11 @@ class SliceView(View):
     def __init__(self, **params):
         super().__init__(**params)
         f = self.filters
-        # one DynamicMap for cells and boundaries: one refresh per control change
-        cells = hv.DynamicMap(self._scene, streams=[hv.streams.Params(
-            f, ["plane", "offset", "slice_color", "regime", "pdyn", "imf_bz", *REGIME_CONDITIONS])])
+        # the cells in a DynamicMap of their own: the Tap stream needs a plain element source
+        cells = hv.DynamicMap(self._cells, streams=[hv.streams.Params(
+            f, ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS])])
+        bounds = hv.DynamicMap(self._boundaries, streams=[hv.streams.Params(
+            f, ["plane", "offset", "pdyn", "imf_bz"])])
         marker = hv.DynamicMap(self._marker, streams=[hv.streams.Params(f, ["cell", "plane", "offset"])])
         self._tap = hv.streams.Tap(source=cells, x=None, y=None)
         self._tap.param.watch(self._on_tap, ["x", "y"])
@@ -43,7 +45,7 @@ class SliceView(View):
         self._caption = pn.pane.Markdown(
             pn.bind(self._describe, **{p: f.param[p] for p in watched}),
             sizing_mode="stretch_width", margin=(0, 10), css_classes=["atlas-slice-caption"])
-        self._pane = pn.pane.HoloViews(cells * marker, sizing_mode="stretch_width",
+        self._pane = pn.pane.HoloViews(cells * bounds * marker, sizing_mode="stretch_width",
                                        min_height=480)
 
     def _describe(self, **_) -> str:
@@ -54,10 +56,6 @@ class SliceView(View):
             what += f" ({self.store.labels[f.regime]})"
         return (f"**{f.plane} plane at {f.offset:+.1f} R_E** — colour: {what}; condition: "
                 f"{cond.label}. Faded cells hold fewer than {self.store.min_states} states. Click a cell to inspect it.")
-
-    def _scene(self, plane, offset, slice_color, regime, pdyn, imf_bz, **_):
-        return self._cells(plane, offset, slice_color, regime) * self._boundaries(
-            plane, offset, pdyn, imf_bz)
 
     def _cells(self, plane, offset, slice_color, regime, **_):
         frame = self.store.slice_frame(self.filters)
