@@ -402,7 +402,7 @@ class Regime3DView(param.Parameterized):
     show_boundaries = param.Boolean(default=True, label="Magnetopause and bow shock")
     bz_nt = param.Number(default=0.0, bounds=(-30.0, 30.0), step=1.0, label="IMF Bz [nT]",
                          doc="IMF Bz (GSM) for the magnetopause (Shue et al. 1998)")
-    pdyn_npa = param.Number(default=2.0, bounds=(0.1, 30.0), step=0.1, label="Pdyn [nPa]",
+    pdyn_npa = param.Number(default=2.0, bounds=(0.1, 50.0), step=0.1, label="Pdyn [nPa]",
                             doc="solar-wind dynamic pressure for magnetopause and bow shock")
 
     def __init__(self, names: Sequence[str] = (), colors: Sequence | None = None, **params):
@@ -413,6 +413,17 @@ class Regime3DView(param.Parameterized):
         self._data: tuple[np.ndarray, ...] | None = None
         self._pane = None
         self._plotter: pv.Plotter | None = None
+
+    def follow(self, filters) -> None:
+        """Keep the boundary surfaces' solar-wind condition equal to the app's filters
+        (``filters.imf_bz`` nT, ``filters.pdyn`` nPa), so the slice's curves and the 3D
+        surfaces always show the same magnetopause and bow shock."""
+
+        def sync(*_):
+            self.param.update(bz_nt=float(filters.imf_bz), pdyn_npa=float(filters.pdyn))
+
+        filters.param.watch(sync, ["imf_bz", "pdyn"])
+        sync()
 
     def set_data(self, lo, hi, regime, confidence) -> None:
         """New leaf bounds (R_E), dominant regime ids and their probabilities; redraws."""

@@ -227,3 +227,14 @@ def test_3d_map_in_chromium_updates_its_scene_without_page_errors(small_atlas):
         time.sleep(2)  # let vtk.js finish the update (resize observers, re-render)
         assert errors == []
         browser.close()
+
+
+def test_view_follows_the_apps_solar_wind_condition():
+    from dashboard.filters import Filters
+    from dashboard.views.regime3d import Regime3DView
+
+    filters = Filters()
+    view = Regime3DView(names=["a"], colors=["#000000"])
+    view.follow(filters)
+    filters.param.update(imf_bz=-10.0, pdyn=8.0)
+    assert (view.bz_nt, view.pdyn_npa) == (-10.0, 8.0)
