@@ -211,10 +211,17 @@ def add_anomaly_quantiles(ds: xr.Dataset, score: np.ndarray, surprise: np.ndarra
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_dir_write(target: Path, write) -> None:
     target = Path(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         write(tmp)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -243,6 +250,7 @@ def save_dataset(ds: xr.Dataset, atlas_dir: Path, formats=("nc", "zarr")) -> lis
             encoding = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars
                         if ds[v].dtype.kind in "iuf"}
             ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
