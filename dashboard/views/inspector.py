@@ -169,5 +169,5 @@ class InspectorView(View):
                                   "whiskers: 5–95 %)"))
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._position, self._go), self._message, self._head, self._table,
-                         self._bars, self._boxes, sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self._position, self._go), self._message, self._head, self._bars,
+                         self._table, self._boxes, sizing_mode="stretch_width")
