@@ -72,6 +72,8 @@ class App(Viewer):
         self.occupancy = OccupancyView(**kw)
         self.legend = LegendView(**kw)
         self.export = ExportView(**kw)
+        self._tabs = None
+        self._3d_tab = -1
         self.violins = self._violins(kw)
         self.regime3d = self._regime3d()
         self.filters.param.watch(self._on_condition, ["mode", "show", "quiet_dst", "storm_dst",
@@ -143,11 +145,22 @@ class App(Viewer):
             return pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
 
     def _on_condition(self, *_):
-        if hasattr(self.regime3d, "set_data"):
-            self.regime3d.set_data(*self.store.voxel_data(self.filters.current()))
+        # the 3D scene takes ~1-2 s to rebuild: only while its tab is shown, else on showing it
+        self._3d_stale = True
+        if self._tabs is not None and self._tabs.active == self._3d_tab:
+            self._refresh_3d()
         if self.store.warnings:
             self._warn(self.store.warnings[-3:])
             self.store.warnings.clear()
+
+    def _refresh_3d(self, *_):
+        if getattr(self, "_3d_stale", False) and hasattr(self.regime3d, "set_data"):
+            self._3d_stale = False
+            self.regime3d.set_data(*self.store.voxel_data(self.filters.current()))
+
+    def _on_tab(self, event):
+        if event.new == self._3d_tab:
+            self._refresh_3d()
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -158,7 +171,7 @@ class App(Viewer):
                 view3d = view3d.panel()
             except Exception as err:  # keep the rest of the page if the 3D view fails
                 view3d = pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
-        tabs = pn.Tabs(
+        self._tabs = tabs = pn.Tabs(
             ("Octree slice", pn.Row(
                 pn.Column(self.slice, self.export, sizing_mode="stretch_width"),
                 pn.Column("## Cell inspector", self.inspector, sizing_mode="stretch_width"),
@@ -170,6 +183,8 @@ class App(Viewer):
             ("Regimes", self.legend),
             dynamic=True, sizing_mode="stretch_width", css_classes=["atlas-tabs"],
         )
+        self._3d_tab = 4
+        tabs.param.watch(self._on_tab, "active")
         return pn.Column(banner(self.store), self.messages,
                          pn.pane.HTML(self.legend.legend_html(), sizing_mode="stretch_width"),
                          tabs, sizing_mode="stretch_width")

@@ -28,8 +28,10 @@ class OccupancyView(View):
         super().__init__(**params)
         watched = {p: self.filters.param[p] for p in REGIME_CONDITIONS}
         self._table = pn.bind(self._frame, **watched)
-        self._pane = pn.pane.HoloViews(pn.bind(self._bars, **watched),
-                                       sizing_mode="stretch_width", min_height=540)
+        # a DynamicMap: a condition change sends new bar heights to the same figure
+        self._pane = pn.pane.HoloViews(
+            hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.filters, list(REGIME_CONDITIONS))]),
+            sizing_mode="stretch_width", min_height=540)
         self._text = pn.pane.Markdown(pn.bind(self._summary, **watched), margin=(0, 10),
                                       css_classes=["atlas-occupancy-text"])
 
