@@ -23,14 +23,14 @@ and :func:`safe_export_filename` / :func:`export_filename` for download names.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from atlas_core.palette import load_palette, regime_colors
 
 __all__ = [
     "FORMATS",
@@ -65,54 +65,16 @@ _COLOR_ALIASES = {"difference": "storm_minus_quiet", "storm-quiet": "storm_minus
                   "prob": "probability", "regime": "dominant"}
 
 _AXES = {"x": 0, "y": 1, "z": 2}
-_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 _MISSING = "#EEEEEE"
 
 
-# --------------------------------------------------------------------------------------------
-# Palette (the same rule as dashboard/palette.py; atlas_core never imports the dashboard)
-# --------------------------------------------------------------------------------------------
-
-def _load_palette() -> dict | None:
-    try:
-        with open(_ASSETS / "palette.json", encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
 def regime_palette(names: list[str]) -> tuple[list[str], dict]:
-    """One hex colour per regime (id order) from the regime names, and the palette's extras.
-
-    Applies ``assets/palette.json`` exactly as ``dashboard.palette.regime_colors`` does: a
-    name takes the next shade of the first colour family whose keywords it contains, else the
-    next fallback colour. Without the assets file, matplotlib's ``tab20`` is used. The extras
-    dict holds ``magnetopause``, ``bow_shock``, ``earth`` and ``missing`` colours.
-    """
-    palette = _load_palette()
-    extras = {"magnetopause": "#222222", "bow_shock": "#555555", "missing": _MISSING}
-    if palette is None:
-        import matplotlib
-
-        cmap = matplotlib.colormaps["tab20"]
-        return [matplotlib.colors.to_hex(cmap(i % 20)) for i in range(len(names))], extras
-    extras.update({k: palette[k] for k in extras if k in palette})
-    families = palette["families"]
-    used = {f["family"]: 0 for f in families}
-    fallback = iter(palette["fallback"] * (1 + len(names) // max(1, len(palette["fallback"]))))
-    colors = []
-    for name in names:
-        low = str(name).lower()
-        color = None
-        for fam in families:
-            if any(kw in low for kw in fam["keywords"]):
-                i = used[fam["family"]]
-                if i < len(fam["shades"]):
-                    color = fam["shades"][i]
-                    used[fam["family"]] = i + 1
-                break
-        colors.append(color or next(fallback))
-    return colors, extras
+    """One hex colour per regime (id order) from the regime names, and the palette's extras
+    (``magnetopause``, ``bow_shock``, ``earth`` and ``missing`` colours): the rule of
+    :func:`atlas_core.palette.regime_colors`, shared with the dashboard."""
+    palette = load_palette()
+    extras = {k: palette[k] for k in ("magnetopause", "bow_shock", "earth", "missing")}
+    return regime_colors(names), extras
 
 
 # --------------------------------------------------------------------------------------------

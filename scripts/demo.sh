@@ -26,7 +26,7 @@ while [[ $# -gt 0 ]]; do
 done
 case "$YEARS" in
     1) END=2016-09-01 ;;
-    10) END=2025-09-01 ;;
+    10) END=2025-11-01 ;;  # 2015-09 .. 2025-10, the span of the paper
     *) echo "demo.sh: --years must be 1 or 10, got $YEARS" >&2; exit 2 ;;
 esac
 START=2015-09-01

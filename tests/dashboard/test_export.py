@@ -198,8 +198,15 @@ def test_boundary_curves_in_the_slice_planes_match_the_models():
     assert boundary_curves("xz", 30.0, bz, pdyn)["magnetopause"] == []
 
 
-def test_palette_matches_the_dashboard_palette():
-    from dashboard.palette import regime_colors
+def test_palette_colours_follow_the_regime_physics():
+    from atlas_core.palette import load_palette
 
+    families = {f["family"]: f["shades"] for f in load_palette()["families"]}
+    fallback = load_palette()["fallback"]
     names = ["solar wind", "dense MSH", "magnetosheath", "lobe", "hot plasma sheet", "odd", "odd"]
-    assert regime_palette(names)[0] == regime_colors(names)
+    colors, extras = regime_palette(names)
+    # two sheath regimes take successive sheath shades; unknown names take fallbacks in order
+    assert colors == [families["solar wind"][0], families["magnetosheath"][0],
+                      families["magnetosheath"][1], families["lobe"][0],
+                      families["plasma sheet"][0], fallback[0], fallback[1]]
+    assert set(extras) == {"magnetopause", "bow_shock", "earth", "missing"}
