@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
         description="Serve the Magnetosphere Atlas dashboard (Panel) over ATLAS_DIR.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("atlas_dir", type=Path, nargs="?", default=Path("data/atlas"),
+    p.add_argument("atlas_dir", type=Path, nargs="?", default=Path("data/atlas1y"),
                    help="atlas directory written by `atlas build`")
     p.add_argument("--address", default="127.0.0.1",
                    help="interface to bind; anything but loopback exposes the app to the network")
