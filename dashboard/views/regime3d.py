@@ -325,7 +325,43 @@ def build_plotter(
 
 
 SCENE_PREFIXES = ("voxels_", "earth", "magnetopause", "bow_shock")
-"""Names of the actors :func:`populate` adds (and replaces)."""
+"""Names of the actors :func:`populate` adds (and later updates in place)."""
+
+
+def _scene_actor(plotter: pv.Plotter, name: str, mesh: pv.DataSet, *, rgb: bool = False,
+                 color: str | None = None, opacity: float = 1.0) -> None:
+    """Show ``mesh`` in the actor ``name``: create the actor once, afterwards swap its input.
+
+    Why never remove and re-add: ``pn.pane.VTK`` names every VTK object in the scene by its
+    memory address, and vtk.js looks objects up by that name. A removed actor's freed
+    property, mapper or lookup table lets VTK put an object of another class at the same
+    address, and vtk.js then wires the stale instance in (``setProperty`` on a colour
+    transfer function gave the page error ``t.property.getOpacity is not a function``). An
+    actor, its mapper and property that live as long as the plotter keep their names unique.
+    """
+    actor = plotter.actors.get(name)
+    if actor is None:
+        if mesh.n_cells == 0:
+            return  # created once there is something to show
+        mapper = pv.DataSetMapper(mesh)
+        if rgb:  # cell colours straight from the uint8 "rgb" array, no lookup table
+            mesh.set_active_scalars("rgb", preference="cell")
+            mapper.SetScalarModeToUseCellData()
+            mapper.SetColorModeToDirectScalars()
+            mapper.ScalarVisibilityOn()
+        else:
+            mapper.ScalarVisibilityOff()
+        actor = pv.Actor(mapper=mapper)
+        if color is not None:
+            actor.prop.color = color
+        actor.prop.opacity = opacity
+        plotter.add_actor(actor, name=name, reset_camera=False, render=False)
+        return
+    if rgb and mesh.n_cells:
+        mesh.set_active_scalars("rgb", preference="cell")
+    actor.mapper.SetInputData(mesh)
+    actor.prop.opacity = opacity
+    actor.SetVisibility(mesh.n_cells > 0)
 
 
 def populate(
@@ -337,30 +373,21 @@ def populate(
     earth: bool = True,
     opacity_bands: Sequence[float] = DEFAULT_OPACITY_BANDS,
 ) -> None:
-    """Put the scene's actors into ``plotter``, replacing the ones a previous call added.
+    """Put the scene into ``plotter``: the first call adds its actors, later calls give the
+    same actors new geometry (an actor with nothing to show is hidden, not removed).
 
-    Reusing one plotter (one renderer, one camera) lets a live ``pn.pane.VTK`` update with
-    ``pane.synchronize()`` instead of receiving a new render window.
+    Reusing one plotter (one renderer, one camera, the same actors) lets a live
+    ``pn.pane.VTK`` update with ``pane.synchronize()`` instead of receiving a new render
+    window, and keeps the names vtk.js knows the objects by valid (see :func:`_scene_actor`).
     """
-    for name in [n for n in plotter.actors if n.startswith(SCENE_PREFIXES)]:
-        plotter.remove_actor(name, render=False)
     conf = np.asarray(voxels.cell_data["confidence"]) if voxels.n_cells else np.zeros(0)
     edges = np.asarray(opacity_bands, dtype=float)
     for i in range(len(edges) - 1):
         sel = np.flatnonzero((conf >= edges[i]) & (conf < edges[i + 1]))
-        if sel.size == 0:
-            continue
-        band = voxels.extract_cells(sel)
-        plotter.add_mesh(
-            band,
-            scalars="rgb",
-            rgb=True,
-            opacity=float(min(1.0, max(0.15, edges[i + 1]))),
-            show_edges=False,
-            name=f"voxels_{i}",
-            render=False,
-        )
-    if earth:
+        band = voxels.extract_cells(sel) if sel.size else pv.UnstructuredGrid()
+        _scene_actor(plotter, f"voxels_{i}", band, rgb=True,
+                     opacity=float(min(1.0, max(0.15, edges[i + 1]))))
+    if earth and "earth" not in plotter.actors:  # Earth never changes: added once
         plotter.add_mesh(
             earth_sphere(),
             scalars="day",
@@ -370,14 +397,19 @@ def populate(
             name="earth",
             render=False,
         )
+    if "earth" in plotter.actors:
+        plotter.actors["earth"].SetVisibility(bool(earth))
     styles = {"magnetopause": (_palette_color("magnetopause", "#222222"), 0.12),
               "bow_shock": (_palette_color("bow_shock", "#555555"), 0.07)}
-    for name, mesh in (boundaries or {}).items():
+    shown = boundaries or {}
+    for name in sorted(set(shown) | {n for n in plotter.actors if n in styles}):
         color, opacity = styles.get(name, ("#555555", 0.2))
-        plotter.add_mesh(
-            _clip_surface(mesh, clip), color=color, opacity=opacity, name=name,
-            smooth_shading=True, render=False,
-        )
+        mesh = shown.get(name)
+        surface = pv.PolyData() if mesh is None else _clip_surface(mesh, clip)
+        if surface.n_points:  # smooth shading: point normals averaged over the faces
+            surface = surface.compute_normals(cell_normals=False, split_vertices=False,
+                                              consistent_normals=False)
+        _scene_actor(plotter, name, surface, color=color, opacity=opacity)
 
 
 class Regime3DView(param.Parameterized):
