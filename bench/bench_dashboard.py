@@ -38,6 +38,12 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+
+def default_atlas_dir() -> Path | None:
+    """data/atlas10y, else data/atlas1y, whichever was built (None if neither)."""
+    return next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
+                 if (REPO / "data" / d / "atlas.nc").exists()), None)
+
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -401,13 +407,10 @@ def main(argv=None) -> int:
     p.add_argument("--no-server", action="store_true", help="skip the in-process part")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
-    atlas_dir = args.atlas_dir
+    atlas_dir = args.atlas_dir or default_atlas_dir()
     if atlas_dir is None:
-        atlas_dir = next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
-                          if (REPO / "data" / d / "atlas.nc").exists()), None)
-        if atlas_dir is None:
-            print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
-            return 2
+        print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
+        return 2
     results: dict = {"machine": f"{os.cpu_count()} CPU cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if not args.no_server:
         results["server"] = bench_server(atlas_dir, args.repeats)

@@ -42,8 +42,8 @@ from bench_dashboard import (  # noqa: E402
     CHROMIUM_ARGS,
     JS_SET,
     JS_SLICE_READY,
-    REPO,
     Server,
+    default_atlas_dir,
     summarise,
 )
 
@@ -240,13 +240,10 @@ def main(argv=None) -> int:
                         "as if they ran on the users' machines)")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
-    atlas_dir = args.atlas_dir
+    atlas_dir = args.atlas_dir or default_atlas_dir()
     if atlas_dir is None:
-        atlas_dir = next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
-                          if (REPO / "data" / d / "atlas.nc").exists()), None)
-        if atlas_dir is None:
-            print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
-            return 2
+        print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
+        return 2
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} missing: apt-get install -y chromium", file=sys.stderr)
         return 2
