@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 
 import holoviews as hv
 import panel as pn
+from panel.io.resources import CDN_DIST
+from panel.theme.fast import Fast
 from panel.viewable import Viewer
 
 if __package__ in (None, ""):  # run as a script by `panel serve dashboard/app.py`
@@ -47,6 +49,28 @@ def _extensions() -> None:
     hv.extension("bokeh", logo=False)
     pn.extension("tabulator", "vtk", raw_css=[(ASSETS / "atlas.css").read_text(encoding="utf-8")],
                  notifications=True)
+
+
+SYSTEM_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+"""The page font: fonts every system has, so that nothing is fetched from a font service."""
+
+
+class OfflineFast(Fast):
+    """Panel's Fast design without its web font, so that the page loads offline.
+
+    Fast lists the Open Sans stylesheet of fonts.googleapis.com as a resource, and Panel adds
+    the resources of the page's design to every page: the one request a page made off the
+    dashboard's server, which failed on an offline machine or cluster
+    (``ERR_NAME_NOT_RESOLVED``). Everything else (Bokeh, Panel, Fast components, Tabulator,
+    vtk.js) Panel serves itself; the page uses :data:`SYSTEM_FONTS` instead.
+    """
+
+    _resources = {
+        **{kind: res for kind, res in Fast._resources.items() if kind != "font"},
+        # Panel prefixes a relative path with the design's class name: name Fast's own file
+        "js_modules": {**Fast._resources["js_modules"],
+                       "fast-design": f"{CDN_DIST}bundled/fast/js/fast_design.js"},
+    }
 
 
 class App(Viewer):
@@ -192,6 +216,7 @@ class App(Viewer):
     def template(self):
         tmpl = pn.template.FastListTemplate(
             title=TITLE, logo=str(ASSETS / "logo.svg"), favicon=str(ASSETS / "logo.svg"),
+            design=OfflineFast, font=SYSTEM_FONTS,
             sidebar=[controls(self.filters, self.store)], main=[self.main()],
             accent="#0072B2", sidebar_width=330, theme_toggle=False,
         )

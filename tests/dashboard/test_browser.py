@@ -129,6 +129,31 @@ def test_every_view_renders(page, app_url, store):
             page.screenshot(path=str(REPO / outdir / f"dashboard_{name}.png"))
 
 
+def test_the_page_requests_nothing_beyond_its_own_server(page, app_url):
+    """Offline machines and clusters resolve no outside host: every script, stylesheet and
+    font comes from the dashboard's server (Panel's Fast design once pulled Open Sans from
+    fonts.googleapis.com). blob: and data: URLs are made inside the page."""
+    from urllib.parse import urlparse
+
+    outside = []
+
+    def record(request):
+        url = urlparse(request.url)
+        if url.scheme not in ("blob", "data") and url.hostname != "127.0.0.1":
+            outside.append(request.url)
+
+    page.on("request", record)
+    open_app(page, app_url)
+    visible_canvas(page, "Octree slice")
+    show_tab(page, "Regimes")
+    text_of(page.locator(".atlas-summary").first)
+    for title in ("Orbital coverage", "3D regime map"):  # 3D last: WebGL keeps the page busy
+        show_tab(page, title)
+        visible_canvas(page, title)
+    time.sleep(1)  # anything a late-styled element asks for
+    assert outside == []
+
+
 def slice_pixel(page, x: float, y: float) -> tuple[float, float]:
     """Page coordinates of the data point (x, y) in the slice figure (Bokeh's own scales)."""
     return tuple(page.evaluate(
