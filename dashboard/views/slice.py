@@ -33,12 +33,15 @@ class SliceView(View):
     def __init__(self, **params):
         super().__init__(**params)
         f = self.filters
-        # the cells in a DynamicMap of their own: the Tap stream needs a plain element source
-        cells = hv.DynamicMap(self._cells, streams=[hv.streams.Params(
-            f, ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS])])
-        bounds = hv.DynamicMap(self._boundaries, streams=[hv.streams.Params(
-            f, ["plane", "offset", "pdyn", "imf_bz"])])
-        marker = hv.DynamicMap(self._marker, streams=[hv.streams.Params(f, ["cell", "plane", "offset"])])
+        # the cells in a DynamicMap of their own: the Tap stream needs a plain element source.
+        # One stream for the plane and offset, shared by the three layers: a slider move then
+        # triggers one refresh of the overlay, not one per layer (three before)
+        where = hv.streams.Params(f, ["plane", "offset"])
+        cells = hv.DynamicMap(self._cells, streams=[where, hv.streams.Params(
+            f, ["slice_color", "regime", *REGIME_CONDITIONS])])
+        bounds = hv.DynamicMap(self._boundaries, streams=[where, hv.streams.Params(
+            f, ["pdyn", "imf_bz"])])
+        marker = hv.DynamicMap(self._marker, streams=[where, hv.streams.Params(f, ["cell"])])
         self._tap = hv.streams.Tap(source=cells, x=None, y=None)
         self._tap.param.watch(self._on_tap, ["x", "y"])
         watched = ["plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS]
