@@ -159,6 +159,9 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
     view3d = app.regime3d
     if hasattr(view3d, "vtk_pane"):
         f.show = "all"
+        # the app rebuilds the scene on a condition change only while the 3D tab is shown
+        if app._tabs is not None:
+            app._tabs.active = app._3d_tab
         t_first3d = timed(lambda: view3d.vtk_pane().get_root(doc))
         samples["3D map: first scene + serialise"] = [t_first3d]
         for show in ["quiet", "storm", "all"] * max(1, repeats // 6):
