@@ -209,10 +209,17 @@ def plot_shifts(atlas, result: dict, path: Path) -> Path:
     ax.legend(fontsize=8)
     src = "SYNTHETIC archive" if atlas.synthetic else "MMS1"
     fig.suptitle(f"Magnetosphere Atlas — quiet vs storm ({src}, {len(s):,} states)", fontsize=11)
+    return _save(fig, path, dpi=130)
+
+
+def _save(fig, path, dpi: int) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -258,12 +265,7 @@ def plot_maps(atlas, names: list[str], path: Path, quiet=(-20.0, 20.0), storm=-5
     fig.suptitle(f"Regime share, |y| < {half_width_re:g} R_E, {cell_re:g} R_E cells with ≥ "
                  f"{min_states} states ({src}; quiet |Dst| ≤ {quiet[1]:g} nT, storm Dst ≤ {storm:g} nT)",
                  fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=120)
 
 
 def main(argv=None) -> int:
