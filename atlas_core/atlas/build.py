@@ -65,6 +65,52 @@ def _read_provenance(states_path: Path | None) -> dict:
         return {}
 
 
+COORDS = ("gsm", "normalised")
+"""Frames an atlas can be built in (``build_atlas(coords=...)``, ``atlas build --coords``)."""
+
+
+def _boundary_columns(df: pd.DataFrame, coords: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The state table with the boundary-normalised columns (``r_over_rmp``, ``sheath_fraction``,
+    ``pdyn_npa``, ``bz_nt``; NaN without OMNI) and the (N, 3) positions the octree is built on:
+    GSM, or for ``coords="normalised"`` the reference-frame positions, also kept as ``x_norm``,
+    ``y_norm``, ``z_norm`` (R_E)."""
+    from atlas_core.physics.normalised import (
+        normalised_coordinates,
+        reference_positions,
+        state_drivers,
+    )
+
+    gsm = df[POSITION_GSM].to_numpy(np.float64)
+    pdyn, bz = state_drivers(df)
+    norm = normalised_coordinates(gsm, pdyn, bz)
+    df = df.assign(r_over_rmp=norm["r_over_rmp"], sheath_fraction=norm["sheath_fraction"],
+                   pdyn_npa=pdyn, bz_nt=bz)
+    if coords == "gsm":
+        return df, gsm
+    positions, mapped = reference_positions(gsm, pdyn, bz)
+    log.info("atlas: boundary-normalised positions for %d of %d states (the rest, without a "
+             "solar-wind driver, keep their GSM position)", int(mapped.sum()), len(df))
+    df = df.assign(x_norm=positions[:, 0], y_norm=positions[:, 1], z_norm=positions[:, 2])
+    return df, positions
+
+
+def _coords_attrs(coords: str) -> dict:
+    from atlas_core.physics.normalised import REFERENCE_BZ_NT, REFERENCE_PDYN_NPA
+
+    if coords == "gsm":
+        return {"coords": "gsm"}
+    return {
+        "coords": "normalised",
+        "coordinate_system": (
+            "boundary-normalised GSM, Earth radii (R_E): each state moved radially so that the "
+            "magnetopause (Shue et al. 1998) and bow shock (Jelinek et al. 2012) of its moment "
+            f"sit where they are for Pdyn = {REFERENCE_PDYN_NPA:g} nPa, IMF Bz = "
+            f"{REFERENCE_BZ_NT:g} nT (atlas_core.physics.normalised)"),
+        "reference_pdyn_nPa": REFERENCE_PDYN_NPA,
+        "reference_bz_nT": REFERENCE_BZ_NT,
+    }
+
+
 def assign_codes(model, states: pd.DataFrame, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
     """Regime code and codebook distance of every state, in chunks (bounded memory)."""
     codes, dists = [], []
@@ -93,6 +139,7 @@ def build_atlas(
     level: float = DEFAULT_LEVEL,
     min_count: int = DEFAULT_MIN_COUNT,
     octree_options: dict | None = None,
+    coords: str = "gsm",
 ) -> Path:
     """Build the atlas directory ``out_dir`` from a state table.
 
@@ -109,6 +156,10 @@ def build_atlas(
         Activity bins, Dirichlet prior, credible level, low-count threshold.
     octree_options : dict, optional
         Keyword arguments of :meth:`Octree.build` (``base_size_re``, ``max_states``, ...).
+    coords : "gsm" or "normalised"
+        Frame of the octree and the maps: GSM positions, or boundary-normalised positions
+        (:func:`atlas_core.physics.normalised.reference_positions`: each state placed relative to
+        the magnetopause and bow shock of its moment, mapped onto a reference condition's).
     """
     from atlas_core.octree import Octree
     from atlas_core.regimes import RegimeModel, train_regimes
@@ -134,8 +185,11 @@ def build_atlas(
     synthetic = bool(prov.get("synthetic", "region" in df.columns))
     log.info("atlas: %d states (%s)", len(df), "synthetic" if synthetic else "real")
 
+    if coords not in COORDS:
+        raise AtlasError(f"coords must be one of {', '.join(COORDS)}, got {coords!r}")
+    df, positions = _boundary_columns(df, coords)
     octree_options = dict(octree_options or {})
-    tree = Octree.build(df[POSITION_GSM].to_numpy(np.float64), **octree_options)
+    tree = Octree.build(positions, **octree_options)
     tree.save(out_dir / "octree.npz")
     log.info("atlas: octree %s (%.1f s)", tree, time.perf_counter() - t0)
 
@@ -167,7 +221,7 @@ def build_atlas(
     provenance = {
         "seed": config.get("seed", getattr(getattr(model, "config", None), "seed", -1)),
         "config": {"train": config, "octree": octree_options, "bins": bins.to_dict(),
-                   "alpha": alpha, "level": level, "min_count": min_count,
+                   "alpha": alpha, "level": level, "min_count": min_count, "coords": coords,
                    "states": str(states_path) if states_path else None},
         "source_files": [Path(str(f)).name for f in prov.get("files", [])],
         "history": f"atlas build from {states_path or 'an in-memory state table'}",
@@ -179,6 +233,7 @@ def build_atlas(
         codebook=_codebook(model), alpha=alpha, level=level,
         min_count=min_count, synthetic=synthetic, provenance=provenance,
     )
+    ds.attrs.update(_coords_attrs(coords))
     # training anomaly scores, exactly as new states are scored (cell mixture of their Dst bin)
     act = activity_index(df["dst"].to_numpy(np.float64), bins.label, list(ds["activity"].values))
     mix = mixture_table(ds["count"].values, ds["p"].values[:, 0], alpha)
