@@ -30,6 +30,7 @@ NEIGHBOUR_PARAMETERS = {
     "sw_v": ("sw_v", "km/s"),
     "imf_bz": ("imf_bz_gsm", "nT"),
     "sw_pdyn": ("sw_pdyn", "nPa"),
+    "sym_h": ("sym_h", "nT"),  # when states carry SYM-H (OMNI HRO); services, issue 14
 }
 """Global parameters for nearest-neighbour conditioning: short name -> (state column, unit).
 The state column name itself is accepted as well (``ddst_dt=-10`` = ``ddst=-10``)."""

@@ -1,0 +1,207 @@
+"""Flythrough: the atlas along a trajectory (after Kamodo's flythrough: a function of time and
+position returning the model's values along a path).
+
+A trajectory is a CSV (``time`` and GSM positions ``x_gsm, y_gsm, z_gsm`` in R_E, or
+``x_gsm_km ...`` in km) or a CDF (``Epoch`` and an (N, 3) or (N, 4) GSM position variable,
+km or R_E by its ``UNITS``). At each time the atlas answers under a condition: a fixed one (a
+Dst range, or all states), or the drivers of that time from OMNI/Dst files — a nearest-neighbour
+:class:`~atlas_core.atlas.product.Condition` per hour, the resolution of the atlas' own driver
+columns (:mod:`atlas_core.service.drivers`), so a day costs at most 25 conditions.
+
+Per time: the cell, the most likely regime and its probability with credible bounds, the
+effective count, every regime's probability (``p_<regime name>``), and the 5/50/95 % quantiles
+of the most likely regime's seven window means (from the regime summary table: the regime's
+training windows; physical units). Every probability comes from
+:func:`~atlas_core.atlas.product.estimates`. On a boundary-normalised atlas the positions are
+first mapped with the drivers of their time (:func:`atlas_core.physics.normalised.reference_positions`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from atlas_core.atlas.conditioning import DEFAULT_NEIGHBOURS
+from atlas_core.atlas.errors import AtlasError
+from atlas_core.physics.constants import R_E_KM
+from atlas_core.sources.cdf import SourceError
+
+QUANTILE_FEATURES = ("B_mean", "Bz_mean", "n_mean", "T_mean", "V_mean", "Vx_mean", "beta_mean")
+"""Window means whose quantiles describe the most likely state (units: states.FEATURE_UNITS)."""
+QUANTILES = ("q05", "q50", "q95")
+
+
+def read_trajectory(path) -> pd.DataFrame:
+    """``time`` (datetime64[ns] UTC) and ``x_gsm, y_gsm, z_gsm`` (R_E) from a CSV or CDF file,
+    sorted by time. :class:`SourceError` names the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(path, "file not found")
+    if path.suffix.lower() == ".cdf":
+        df = _read_cdf_trajectory(path)
+    else:
+        df = _read_csv_trajectory(path)
+    if df.empty:
+        raise SourceError(path, "no trajectory rows")
+    bad = df[["x_gsm", "y_gsm", "z_gsm"]].isna().any(axis=1) | df["time"].isna()
+    if bad.all():
+        raise SourceError(path, "no row has a time and a finite position")
+    return df[~bad].sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _read_csv_trajectory(path: Path) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path, comment="#")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SourceError(path, f"not a CSV table ({err})") from err
+    cols = {c.strip().lower(): c for c in raw.columns}
+    tcol = next((cols[c] for c in ("time", "epoch", "t", "utc") if c in cols), None)
+    if tcol is None:
+        raise SourceError(path, f"no time column (time/epoch); columns: {list(raw.columns)}")
+    for names, scale in ((("x_gsm", "y_gsm", "z_gsm"), 1.0), (("x_gsm_re", "y_gsm_re", "z_gsm_re"), 1.0),
+                         (("x_gsm_km", "y_gsm_km", "z_gsm_km"), 1.0 / R_E_KM), (("x", "y", "z"), 1.0)):
+        if all(n in cols for n in names):
+            pos = raw[[cols[n] for n in names]].to_numpy(np.float64) * scale
+            break
+    else:
+        raise SourceError(path, "no GSM position columns (x_gsm, y_gsm, z_gsm in R_E or "
+                                f"x_gsm_km ... in km); columns: {list(raw.columns)}")
+    try:
+        t = pd.to_datetime(raw[tcol], utc=True).dt.tz_localize(None)
+    except (ValueError, TypeError) as err:
+        raise SourceError(path, f"column {tcol!r} is not ISO times ({err})") from err
+    return pd.DataFrame({"time": t.to_numpy("datetime64[ns]"), "x_gsm": pos[:, 0],
+                         "y_gsm": pos[:, 1], "z_gsm": pos[:, 2]})
+
+
+def _read_cdf_trajectory(path: Path) -> pd.DataFrame:
+    from atlas_core.sources.cdf import open_cdf, read_values, variables
+    from atlas_core.sources.omni_hro import _epoch_times
+
+    cdf = open_cdf(path)
+    names = variables(cdf)
+    if "Epoch" not in names:
+        raise SourceError(path, "no Epoch variable")
+    times = _epoch_times(cdf, path)
+    cands = [n for n in names if re.search(r"gsm", n, re.I) and re.search(r"(^|_)(r|pos)", n, re.I)]
+    cands = cands or [n for n in names if re.search(r"gsm", n, re.I)]
+    for name in cands:
+        v = read_values(cdf, path, name)
+        if v.ndim == 2 and v.shape[0] == times.size and v.shape[1] in (3, 4):
+            units = str(cdf.varattsget(name).get("UNITS", "km")).strip().lower()
+            scale = 1.0 if units in ("re", "r_e", "earth radii") else 1.0 / R_E_KM
+            pos = v[:, :3] * scale
+            return pd.DataFrame({"time": times, "x_gsm": pos[:, 0], "y_gsm": pos[:, 1],
+                                 "z_gsm": pos[:, 2]})
+    raise SourceError(path, f"no (N, 3) GSM position variable on Epoch among {cands or names}")
+
+
+def regime_quantiles(atlas) -> pd.DataFrame | None:
+    """(K rows) the 5/50/95 % quantiles of :data:`QUANTILE_FEATURES` per regime, from the
+    atlas' regime summary (``summary_<feature>_q05`` ...); None when the atlas has none."""
+    cols = {}
+    for f in QUANTILE_FEATURES:
+        for q in QUANTILES:
+            var = f"summary_{f}_{q}"
+            if var not in atlas.ds:
+                return None
+            cols[f"{f}_{q}"] = atlas.ds[var].values.astype(np.float64)
+    return pd.DataFrame(cols)
+
+
+def flythrough(atlas, trajectory: pd.DataFrame, drivers: pd.DataFrame | None = None,
+               cond=None, k: int = DEFAULT_NEIGHBOURS) -> pd.DataFrame:
+    """The atlas along a trajectory (see the module docstring). ``drivers``: an hourly table
+    from :func:`atlas_core.service.drivers.read_drivers` (conditions vary with time); else
+    ``cond`` (a :class:`Condition` or anything :func:`as_condition` reads; None = all states)."""
+    from atlas_core.atlas.product import as_condition, estimates
+    from atlas_core.service.drivers import drivers_along
+    from atlas_core.service.nowcast import condition_from_drivers
+
+    times = trajectory["time"].to_numpy("datetime64[ns]")
+    gsm = trajectory[["x_gsm", "y_gsm", "z_gsm"]].to_numpy(np.float64)
+    along = drivers_along(drivers, times) if drivers is not None else None
+    pos = _atlas_frame(atlas, gsm, along)
+    _, leaf = atlas.locate(pos, outside="nan")
+    n = len(times)
+    kk = atlas.k
+    p = np.full((n, kk), np.nan)
+    lo_top = np.full(n, np.nan)
+    hi_top = np.full(n, np.nan)
+    n_eff = np.full(n, np.nan)
+    windows = np.zeros(n, dtype=np.int64)
+    labels = np.empty(n, dtype=object)
+    if along is None:
+        groups = {as_condition(cond, atlas.bins): np.arange(n)}
+    else:
+        hours = times.astype("datetime64[h]")
+        uniq, inv = np.unique(hours, return_inverse=True)
+        groups = {}
+        for j in range(uniq.size):
+            rows = np.flatnonzero(inv == j)
+            values = along.iloc[rows[0]].to_dict()
+            values = {name: values.get(col) for name, col in _driver_columns().items()}
+            try:
+                c = condition_from_drivers(atlas, values, k)
+            except AtlasError:
+                c = as_condition(None)  # no driver that hour: all states (labelled so)
+            groups.setdefault(c, []).append(rows)
+        groups = {c: np.concatenate(r) for c, r in groups.items()}
+    inside = leaf >= 0
+    for c, rows in groups.items():
+        est = estimates(atlas, c)
+        rows_in = rows[inside[rows]]
+        labels[rows] = c.label
+        if rows_in.size == 0:
+            continue
+        lv = leaf[rows_in]
+        pp, ll, hh = est.at(lv)
+        has = est.n[lv] > 0
+        p[rows_in] = np.where(has[:, None], pp, np.nan)
+        top = np.argmax(np.nan_to_num(p[rows_in], nan=-1), axis=1)
+        lo_top[rows_in] = np.where(has, ll[np.arange(lv.size), top], np.nan)
+        hi_top[rows_in] = np.where(has, hh[np.arange(lv.size), top], np.nan)
+        n_eff[rows_in] = est.n_eff[lv]
+        windows[rows_in] = est.n[lv]
+    regime = np.where(np.isfinite(p).any(axis=1), np.argmax(np.nan_to_num(p, nan=-1), axis=1), -1)
+    out = pd.DataFrame({"time": times, "x_gsm": gsm[:, 0], "y_gsm": gsm[:, 1], "z_gsm": gsm[:, 2],
+                        "leaf": leaf, "regime": regime,
+                        "regime_name": [atlas.names[r] if r >= 0 else "" for r in regime],
+                        "p": np.where(regime >= 0, p[np.arange(n), np.maximum(regime, 0)], np.nan),
+                        "p_lo": lo_top, "p_hi": hi_top, "windows": windows, "n_eff": n_eff,
+                        "condition": labels})
+    out = pd.concat([out, pd.DataFrame(p, columns=[f"p_{_slug(nm)}" for nm in atlas.names])], axis=1)
+    quant = regime_quantiles(atlas)
+    if quant is not None:
+        q = quant.reindex(np.where(regime >= 0, regime, -1)).reset_index(drop=True)
+        out = pd.concat([out, q.add_prefix("state_")], axis=1)
+    out.attrs.update(names=list(atlas.names), coords=atlas.ds.attrs.get("coords", "gsm"))
+    return out
+
+
+def _driver_columns() -> dict[str, str]:
+    from atlas_core.service.drivers import DRIVERS
+
+    return {name: col for name, (col, _, _) in DRIVERS.items()}
+
+
+def _atlas_frame(atlas, gsm: np.ndarray, along: pd.DataFrame | None) -> np.ndarray:
+    """Positions in the atlas' frame: GSM, or mapped with the drivers of their time."""
+    if atlas.ds.attrs.get("coords", "gsm") != "normalised":
+        return gsm
+    from atlas_core.physics.normalised import reference_positions
+
+    if along is None or "sw_pdyn" not in along or "imf_bz_gsm" not in along:
+        raise AtlasError("this atlas is boundary-normalised: a flythrough needs OMNI files "
+                         "(--omni) for the dynamic pressure and IMF Bz of each time")
+    pos, _ = reference_positions(gsm, along["sw_pdyn"].to_numpy(), along["imf_bz_gsm"].to_numpy())
+    return pos
+
+
+def _slug(name: str) -> str:
+    """A column-name form of a regime name: ``plasma sheet (near-Earth) 2`` ->
+    ``plasma_sheet_near_earth_2``."""
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
