@@ -111,6 +111,20 @@ def _coords_attrs(coords: str) -> dict:
     }
 
 
+def _citation_attrs(df: pd.DataFrame, synthetic: bool) -> dict:
+    """ISTP/CF citation and acknowledgement attributes (:mod:`atlas_core.citation`) for the
+    missions and indices the states hold."""
+    from atlas_core.citation import global_attributes, references_attribute
+
+    missions = sorted(set(df["mission"].astype(str))) if "mission" in df else ["MMS"]
+    indices = [name for name, col in (("Dst", "dst"), ("OMNI", "sw_pdyn"))
+               if col in df and df[col].notna().any()]
+    attrs = global_attributes(missions, indices, synthetic)
+    attrs["references"] = references_attribute()
+    attrs["indices"] = ", ".join(indices)
+    return attrs
+
+
 def assign_codes(model, states: pd.DataFrame, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
     """Regime code and codebook distance of every state, in chunks (bounded memory)."""
     codes, dists = [], []
@@ -234,6 +248,7 @@ def build_atlas(
         min_count=min_count, synthetic=synthetic, provenance=provenance,
     )
     ds.attrs.update(_coords_attrs(coords))
+    ds.attrs.update(_citation_attrs(df, synthetic))
     # training anomaly scores, exactly as new states are scored (cell mixture of their Dst bin)
     act = activity_index(df["dst"].to_numpy(np.float64), bins.label, list(ds["activity"].values))
     mix = mixture_table(ds["count"].values, ds["p"].values[:, 0], alpha)
