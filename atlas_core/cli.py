@@ -15,6 +15,7 @@ import sys
 SUBCOMMANDS = [
     "synth", "ingest", "inspect", "fetch", "train", "evaluate",
     "build", "query", "anomaly", "serve", "export",
+    "nowcast", "flythrough", "label", "hapi", "cite",  # services (issue 14)
 ]
 
 
