@@ -149,10 +149,38 @@ class ColorScale:
         table = np.array([*self.palette(), self.missing], dtype=object)
         return table[self.index_of(values)]  # -1 takes the last entry: missing
 
+    @property
+    def norm(self) -> str:
+        """``"log"`` or ``"linear"`` (``"categorical"`` for category colours)."""
+        return {"log": "log", "categorical": "categorical"}.get(self.kind, "linear")
+
+    @property
+    def clim(self) -> tuple[float, float] | None:
+        return None if self.kind == "categorical" else (float(self.vmin), float(self.vmax))
+
+    def stops(self, n: int = 9) -> list[str]:
+        """``n`` colours evenly along a continuous scale (a compact colour bar)."""
+        if self.kind == "categorical":
+            return list(self.colors)
+        lut = colormap_hex(self.cmap)
+        return [lut[int(round(i * (LUT_SIZE - 1) / max(n - 1, 1)))] for i in range(n)]
+
+    def ticks(self) -> list[float]:
+        """Colour-bar ticks: decades on a log scale, five even steps otherwise."""
+        if self.kind == "categorical":
+            return list(range(len(self.colors)))
+        lo, hi = float(self.vmin), float(self.vmax)
+        if self.kind == "log":
+            return [10.0**e for e in range(int(np.floor(np.log10(lo))),
+                                           int(np.ceil(np.log10(hi))) + 1)
+                    if lo <= 10.0**e <= hi]
+        return [float(v) for v in np.linspace(lo, hi, 5)]
+
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "label": self.label, "cmap": self.cmap,
                 "vmin": self.vmin, "vmax": self.vmax, "categories": list(self.categories),
-                "colors": list(self.colors), "missing": self.missing}
+                "colors": list(self.colors), "missing": self.missing, "norm": self.norm,
+                "clim": self.clim, "stops": self.stops(), "ticks": self.ticks()}
 
 
 def slice_scale(color: str, names: list[str], regime: int = 0, *, count_max: float | None = None,

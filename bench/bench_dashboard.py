@@ -151,7 +151,7 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
 
     # cell click: non-empty leaves of the current slice
     frame = store.slice_frame(f)
-    leaves = frame.loc[frame["count"] > 0, "leaf"].to_numpy()
+    leaves = frame.loc[frame["windows"] > 0, "leaf"].to_numpy()
     for leaf in rng.permutation(leaves)[:repeats]:
         record("cell click -> inspector", lambda leaf=leaf: setattr(f, "cell", int(leaf)))
 
@@ -361,7 +361,7 @@ def bench_browser(atlas_dir: Path, repeats: int, sessions: int, log_dir: Path) -
             fl = Filters()  # the slice at z = 0 (where an orbit's data are), coloured by regime
             round_trip("Offset along the normal [R_E]", "value", 0.0, "plane at +0.0 R_E")
             frame = store.slice_frame(fl)
-            frame = frame[frame["count"] > 0].sort_values("u1")
+            frame = frame[frame["windows"] > 0].sort_values("u1")
             picks = frame.iloc[np.linspace(0, len(frame) - 1, min(repeats, len(frame))).astype(int)]
             clicks, failed = [], 0
             for row in picks.itertuples():

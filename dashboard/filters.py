@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 
 import param
 
+from atlas_core.atlas.product import Condition
 from atlas_core.states import FEATURES
 
 PLANES = {"XY": "z", "XZ": "y", "YZ": "x"}
@@ -32,41 +32,11 @@ DST_OPEN = 500.0
 """Dst range slider ends, nT: a range touching +-DST_OPEN is open on that side."""
 
 
-@dataclass(frozen=True)
-class Condition:
-    """An activity condition that selects states: all of them, a Dst range, or the k nearest
-    neighbours of a target (Dst nT, dDst/dt nT/h) in the TS07D manner."""
-
-    kind: str = "all"  # "all" | "range" | "near"
-    dst_min: float | None = None  # nT, None = open
-    dst_max: float | None = None  # nT, None = open
-    dst: float | None = None  # target Dst, nT (kind "near")
-    ddst: float | None = None  # target dDst/dt, nT/h (kind "near")
-    k: int | None = None  # neighbours (kind "near")
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.dst_min, self.dst_max, self.dst, self.ddst, self.k)
-
-    @property
-    def label(self) -> str:
-        if self.kind == "all":
-            return "all states"
-        if self.kind == "near":
-            return f"{self.k} nearest to Dst {self.dst:g} nT, dDst/dt {self.ddst:g} nT/h"
-        lo = "" if self.dst_min is None else f"{self.dst_min:g} ≤ "
-        hi = "" if self.dst_max is None else f" ≤ {self.dst_max:g}"
-        return f"{lo}Dst{hi} nT"
-
-    @classmethod
-    def dst_range(cls, lo: float, hi: float) -> Condition:
-        """A Dst range from slider values: an end at +-DST_OPEN leaves that side open."""
-        lo_, hi_ = float(min(lo, hi)), float(max(lo, hi))
-        return cls(
-            kind="range",
-            dst_min=None if lo_ <= -DST_OPEN else lo_,
-            dst_max=None if hi_ >= DST_OPEN else hi_,
-        )
+def dst_range(lo: float, hi: float, name: str | None = None) -> Condition:
+    """A Dst-range condition from slider values: an end at +-DST_OPEN leaves that side open."""
+    lo_, hi_ = float(min(lo, hi)), float(max(lo, hi))
+    return Condition(dst_min=None if lo_ <= -DST_OPEN else lo_,
+                     dst_max=None if hi_ >= DST_OPEN else hi_, name=name)
 
 
 class Filters(param.Parameterized):
@@ -122,14 +92,17 @@ class Filters(param.Parameterized):
 
     # --- conditions the store understands ------------------------------------------------
 
+    # the conditions are the product layer's (atlas_core.atlas.product.Condition): the store,
+    # the figures and the CLI share one cache key and one label
+
     def quiet(self) -> Condition:
-        return Condition.dst_range(*self.quiet_dst)
+        return dst_range(*self.quiet_dst, name="quiet")
 
     def storm(self) -> Condition:
-        return Condition.dst_range(*self.storm_dst)
+        return dst_range(*self.storm_dst, name="storm")
 
     def nearest(self) -> Condition:
-        return Condition(kind="near", dst=float(self.target_dst), ddst=float(self.target_ddst),
+        return Condition(near=(("dst", float(self.target_dst)), ("ddst", float(self.target_ddst))),
                          k=int(self.k_near))
 
     def current(self) -> Condition:

@@ -1,35 +1,36 @@
-"""Every number the dashboard shows, computed from an atlas, with no UI (no Panel import).
+"""Every number the dashboard shows, from the atlas product layer, with no UI (no Panel import).
 
-``DataStore`` wraps a read-only :class:`atlas_core.atlas.Atlas` (the app shares one per
-process through ``pn.cache``) and answers the views' questions in plain pandas/numpy:
-the leaves of an octree slice with their colours and numbers, a cell's regime distribution
-with credible intervals, the coverage points, the quiet-vs-storm occupancy comparison, the
-observed-vs-generated feature samples, the boundary curves. Its only mutable state is a small
-per-instance memo of occupancy counts (one store per browser session), so nothing mutable is
-shared between sessions.
+``DataStore`` is a thin adapter: the numbers, colours, scales and boundary curves come from
+:mod:`atlas_core.atlas.product` and :mod:`atlas_core.physics.boundaries`, the same functions
+behind ``atlas export`` and ``atlas query``. What every session shares (counts and estimates
+per condition, the coverage frame, the feature samples) is cached once per process on the
+opened atlas (``pn.cache`` in the app shares the atlas; the product layer's bounded,
+lock-protected cache sits on it). A store holds per session only what that session changed:
+its warnings.
 
 Coordinates are GSM, R_E; Dst in nT; dDst/dt in nT/h; entropy in bits.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from atlas_core.atlas import product
+from atlas_core.atlas.errors import AtlasError
+from atlas_core.atlas.product import Condition
+from atlas_core.physics.boundaries import boundary_cuts, earth_cut
 from atlas_core.states import FEATURE_UNITS, FEATURES, LOG_FEATURES, POSITION_GSM
 
-from .filters import PLANES, Condition, Filters
+from .filters import PLANES, Filters
 from .palette import regime_colors, regime_labels
 
 AXES = {"x": 0, "y": 1, "z": 2}
 PLANE_AXES = {"XY": ("x", "y"), "XZ": ("x", "z"), "YZ": ("y", "z")}
 """Slice plane -> its horizontal and vertical GSM axes."""
-MIN_STATES = 5
-"""Cells with fewer states than this under a condition are marked as poorly sampled."""
 NO_DATA = "no data"
 
 
@@ -71,8 +72,8 @@ class CellReport:
     hi: np.ndarray  # (3,) R_E
     level: int
     n_states: int  # all states in the cell
-    regimes: pd.DataFrame  # one row per (condition, regime): count, p, p_lo, p_hi
-    counts: dict[str, int]  # condition label -> states in the cell
+    regimes: pd.DataFrame  # per (condition, regime): count (windows), n_eff, p, p_lo, p_hi
+    counts: dict[str, int]  # condition label -> windows in the cell
     features: pd.DataFrame = field(repr=False)  # the cell's states: feature, value, condition
 
     def summary(self) -> str:
@@ -85,37 +86,36 @@ class CellReport:
 class DataStore:
     """The dashboard's data layer over one atlas (see the module docstring)."""
 
-    def __init__(self, atlas, memo_size: int = 8):
-        if isinstance(atlas, (str, Path)):
+    def __init__(self, atlas):
+        if isinstance(atlas, str | Path):
             atlas = open_atlas(atlas)
         self.atlas = atlas
         self.octree = atlas.octree
-        self.model = atlas.model
-        self.states = atlas.states
-        for col in ("code", "leaf", "dst", *POSITION_GSM):
-            if col not in self.states.columns:
-                raise StoreError(f"the atlas's states table lacks the column {col!r}")
-        self.names: list[str] = list(self.model.names)
+        self.names: list[str] = list(atlas.names)
         self.k = len(self.names)
         self.labels = regime_labels(self.names)
         self.colors = regime_colors(self.names)
         self.synthetic = bool(getattr(atlas, "synthetic", False))
-        self.n_states = len(self.states)
+        self.n_states = int(len(atlas.neighbours.key))
         self.n_leaves = int(self.octree.n_leaves)
         self.leaf_lo = np.asarray(self.octree.leaf_lo, dtype=float)
         self.leaf_hi = np.asarray(self.octree.leaf_hi, dtype=float)
         self.leaf_level = np.asarray(self.octree.leaf_level)
-        self.min_states = int(getattr(atlas, "min_count", MIN_STATES))
+        self.min_states = int(atlas.min_count)
         self.warnings: list[str] = []  # conditions that selected nothing, newest last
-        self._memo: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._memo_size = memo_size
-        self._leaf_order: np.ndarray | None = None
-        self._leaf_start: np.ndarray | None = None
-        self._violin_cache: dict[tuple, pd.DataFrame] = {}
 
     @classmethod
     def open(cls, atlas_dir: str | Path) -> DataStore:
         return cls(open_atlas(atlas_dir))
+
+    @property
+    def model(self):
+        return self.atlas.model
+
+    @property
+    def states(self) -> pd.DataFrame:
+        """The atlas' full state table (loaded once per process, on first use)."""
+        return self.atlas.states
 
     # --- overview --------------------------------------------------------------------------
 
@@ -127,7 +127,7 @@ class DataStore:
     def plane_limits(self, plane: str, pad: float = 1.0) -> tuple[tuple, tuple]:
         """Axis limits (R_E) of a plane's horizontal and vertical axes: the octree's extent."""
         lo, hi = self.extent
-        iu, iv = (AXES[a] for a in PLANE_AXES[plane])
+        iu, iv = (AXES[a] for a in PLANE_AXES[plane.upper()])
         return (lo[iu] - pad, hi[iu] + pad), (lo[iv] - pad, hi[iv] + pad)
 
     def regime_table(self) -> pd.DataFrame:
@@ -137,53 +137,54 @@ class DataStore:
         summary.insert(0, "regime", self.labels[: len(summary)])
         return summary.drop(columns=[c for c in ("id", "name") if c in summary.columns])
 
-    # --- conditioning ----------------------------------------------------------------------
+    # --- conditioning (the product layer, cached per process) ------------------------------
+
+    def _warn(self, cond: Condition, err: Exception) -> None:
+        self.warnings.append(f"{cond.label}: {err}")
+
+    def counts(self, cond: Condition) -> product.CellCounts:
+        """Windows and effective counts under a condition (empty, with a warning, when it
+        selects no state)."""
+        try:
+            return product.counts(self.atlas, cond)
+        except AtlasError as err:
+            self._warn(cond, err)
+            return product.counts(self.atlas, cond, allow_empty=True)
+
+    def estimates(self, cond: Condition) -> product.CellEstimates:
+        self.counts(cond)  # warns once for an empty selection
+        return product.estimates(self.atlas, cond, allow_empty=True)
+
+    def summary(self, cond: Condition) -> dict:
+        """What the selection spans: n_states and Dst/drivers 5/50/95 % (product layer)."""
+        return self.counts(cond).summary
+
+    def solar_wind(self, cond: Condition, pdyn: float | None = None, bz: float | None = None):
+        """The boundary condition (:class:`~atlas_core.atlas.product.SolarWind`): the given
+        Pdyn/Bz, else the selection's medians."""
+        if self.counts(cond).n_states == 0:
+            return product.solar_wind(self.atlas, Condition(), pdyn, bz)
+        return product.solar_wind(self.atlas, cond, pdyn, bz)
 
     def occupancy(self, cond: Condition) -> np.ndarray:
-        """(L, K) state counts per leaf and regime under a condition (memoised)."""
-        key = cond.key
-        if key in self._memo:
-            self._memo.move_to_end(key)
-            return self._memo[key]
-        try:
-            if cond.kind == "near":
-                counts = self.atlas.occupancy_near(dst=cond.dst, ddst=cond.ddst, k=cond.k)
-            elif cond.kind == "range":
-                counts = self.atlas.occupancy(dst_min=cond.dst_min, dst_max=cond.dst_max)
-            else:
-                counts = self.atlas.occupancy()
-        except ValueError as err:  # AtlasError: an empty range, no neighbours, bad target
-            self.warnings.append(f"{cond.label}: {err}")
-            counts = np.zeros((self.n_leaves, self.k), dtype=np.int64)
-        counts = np.asarray(counts)
-        self._memo[key] = counts
-        if len(self._memo) > self._memo_size:
-            self._memo.popitem(last=False)
-        return counts
+        """(L, K) windows per leaf and regime under a condition."""
+        return self.counts(cond).windows
 
     def state_mask(self, cond: Condition) -> np.ndarray:
         """Boolean mask of the states a condition selects."""
-        dst = self.states["dst"].to_numpy()
-        mask = np.ones(len(dst), dtype=bool)
-        if cond.kind == "near" and hasattr(self.atlas, "select_near"):
-            mask[:] = False
-            try:
-                mask[self.atlas.select_near(k=cond.k, dst=cond.dst, ddst=cond.ddst)] = True
-            except ValueError as err:
-                self.warnings.append(f"{cond.label}: {err}")
-        elif cond.kind == "range":
-            if cond.dst_min is not None:
-                mask &= dst >= cond.dst_min
-            if cond.dst_max is not None:
-                mask &= dst <= cond.dst_max
+        states = self.counts(cond).states
+        if states is None:
+            return np.ones(self.n_states, dtype=bool)
+        mask = np.zeros(self.n_states, dtype=bool)
+        mask[states] = True
         return mask
 
     def occupancy_comparison(self, a: Condition, b: Condition, names=("quiet", "storm")) -> pd.DataFrame:
-        """Regime occupancy (fraction of the states under each condition), long format:
+        """Regime occupancy (fraction of the windows under each condition), long format:
         columns regime, condition, count, fraction, colour."""
         rows = []
         for cond, name in zip((a, b), names, strict=False):
-            per_regime = self.occupancy(cond).sum(axis=0)
+            per_regime = self.counts(cond).per_regime
             total = per_regime.sum()
             frac = per_regime / total if total else np.zeros(self.k)
             for r in range(self.k):
@@ -194,90 +195,48 @@ class DataStore:
     # --- slice -----------------------------------------------------------------------------
 
     def slice_leaves(self, plane: str, offset: float) -> np.ndarray:
-        return np.asarray(self.octree.slice(PLANES[plane], float(offset)), dtype=int)
+        return product.slice_leaves(self.atlas, plane, offset)
+
+    def slice_table(self, plane: str, offset: float, cond: Condition, color: str = "dominant",
+                    regime: int = 0, quiet: Condition | None = None,
+                    storm: Condition | None = None) -> pd.DataFrame:
+        """The product layer's slice table (:func:`atlas_core.atlas.product.slice_table`): the
+        rectangles (u0, u1, v0, v1 in the plane's axes, R_E), every number, and the ``fill``
+        and ``alpha`` the cells are drawn with; ``attrs["scale"]`` the colour scale."""
+        for c in (cond, quiet, storm) if color == "storm_minus_quiet" else (cond,):
+            if c is not None:
+                self.counts(c)  # warn about an empty selection
+        return product.slice_table(self.atlas, plane, offset, cond, color, regime, quiet=quiet,
+                                   storm=storm, allow_empty=True)
 
     def slice_frame(self, filters: Filters) -> pd.DataFrame:
-        """The leaves cut by the filters' plane, one row each, with rectangle corners in the
-        plane's axes (u0, u1, v0, v1; R_E) and the numbers a cell shows:
-        count, dominant regime, its probability, the chosen regime's probability and its
-        storm − quiet difference, entropy (bits), and ``value`` for the chosen colouring."""
-        plane = filters.plane
-        leaves = self.slice_leaves(plane, filters.offset)
-        iu, iv = (AXES[a] for a in PLANE_AXES[plane])
-        lo, hi = self.leaf_lo[leaves], self.leaf_hi[leaves]
-        counts = self.occupancy(filters.current())[leaves]
-        p, _, _ = self.probabilities(counts)
-        n = counts.sum(axis=1)
-        has = n > 0
-        dominant = np.where(has, counts.argmax(axis=1), -1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ent = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=1)
-        r = int(filters.regime)
-        frame = pd.DataFrame({
-            "leaf": leaves, "u0": lo[:, iu], "u1": hi[:, iu], "v0": lo[:, iv], "v1": hi[:, iv],
-            "count": n.astype(int),
-            "dominant": dominant,
-            "regime": [self.labels[d] if d >= 0 else NO_DATA for d in dominant],
-            "p_dominant": np.where(has, p[np.arange(len(leaves)), np.maximum(dominant, 0)], np.nan),
-            "p_regime": np.where(has, p[:, r] if len(leaves) else [], np.nan),
-            "entropy": np.where(has, ent, np.nan),
-            "few": n < self.min_states,
-        })
-        if filters.slice_color == "storm_minus_quiet":
-            frame["diff"] = self._diff(leaves, filters, r)
-        else:
-            frame["diff"] = np.nan
-        frame["value"] = self._slice_value(frame, filters.slice_color)
-        return frame
+        """:meth:`slice_table` for the filters' plane, offset, colouring and condition: the
+        table the slice view's glyphs draw."""
+        return self.slice_table(filters.plane, filters.offset, filters.current(),
+                                filters.slice_color, int(filters.regime), filters.quiet(),
+                                filters.storm())
 
-    def _diff(self, leaves: np.ndarray, filters: Filters, r: int) -> np.ndarray:
-        quiet = self.occupancy(filters.quiet())[leaves]
-        storm = self.occupancy(filters.storm())[leaves]
-        pq, _, _ = self.probabilities(quiet)
-        ps, _, _ = self.probabilities(storm)
-        ok = (quiet.sum(axis=1) > 0) & (storm.sum(axis=1) > 0)
-        return np.where(ok, ps[:, r] - pq[:, r], np.nan)
-
-    @staticmethod
-    def _slice_value(frame: pd.DataFrame, color: str) -> np.ndarray:
-        if color == "dominant":
-            return frame["dominant"].to_numpy(dtype=float)
-        if color == "probability":
-            return frame["p_regime"].to_numpy()
-        if color == "entropy":
-            return frame["entropy"].to_numpy()
-        if color == "count":
-            return np.log10(np.maximum(frame["count"].to_numpy(dtype=float), 0.5))
-        return frame["diff"].to_numpy()
+    def cell_table(self, cond: Condition) -> pd.DataFrame:
+        """The non-empty cells under a condition for the 3D map (product layer)."""
+        self.counts(cond)
+        return product.cell_table(self.atlas, cond, allow_empty=True)
 
     def voxel_data(self, cond: Condition):
-        """The non-empty leaves under a condition for the 3D map: lo (n, 3), hi (n, 3) R_E,
-        dominant regime (n,), and its posterior probability as the confidence (n,)."""
-        counts = self.occupancy(cond)
-        leaves = np.flatnonzero(counts.sum(axis=1) > 0)
-        sub = counts[leaves]
-        p, _, _ = self.probabilities(sub)
-        dominant = sub.argmax(axis=1)
-        conf = p[np.arange(len(leaves)), dominant] if len(leaves) else np.zeros(0)
-        return self.leaf_lo[leaves], self.leaf_hi[leaves], dominant, conf
-
-    def probabilities(self, counts: np.ndarray):
-        """Dirichlet posterior mean and 90 % interval, (n, K) each (the atlas's definition)."""
-        counts = np.atleast_2d(counts)
-        if len(counts) == 0:
-            empty = np.zeros((0, self.k))
-            return empty, empty, empty
-        return tuple(np.asarray(a) for a in self.atlas.probabilities(counts))
+        """lo (n, 3), hi (n, 3) R_E, dominant regime (n,) and its probability (n,) of the
+        non-empty cells under a condition (the 3D map's voxels)."""
+        t = self.cell_table(cond)
+        return (t[["x0", "y0", "z0"]].to_numpy(), t[["x1", "y1", "z1"]].to_numpy(),
+                t["dominant"].to_numpy(), t["confidence"].to_numpy())
 
     # --- cells -----------------------------------------------------------------------------
 
     def leaf_at(self, plane: str, offset: float, u: float, v: float) -> int:
         """The leaf under a point (u, v) of a slice plane; -1 outside the octree."""
-        point = np.zeros((1, 3))
-        iu, iv = (AXES[a] for a in PLANE_AXES[plane])
-        point[0, AXES[PLANES[plane]]] = offset
-        point[0, iu], point[0, iv] = u, v
-        return self.locate(point[0])
+        point = np.zeros(3)
+        iu, iv = (AXES[a] for a in PLANE_AXES[plane.upper()])
+        point[AXES[PLANES[plane.upper()]]] = offset
+        point[iu], point[iv] = u, v
+        return self.locate(point)
 
     def locate(self, position) -> int:
         """The leaf holding a GSM position (R_E); -1 outside the octree."""
@@ -288,34 +247,35 @@ class DataStore:
 
     def states_in(self, leaf: int) -> np.ndarray:
         """Row indices (into ``states``) of the states in a leaf."""
-        if self._leaf_order is None:
-            leaf_col = self.states["leaf"].to_numpy()
-            self._leaf_order = np.argsort(leaf_col, kind="stable")
-            self._leaf_start = np.searchsorted(leaf_col[self._leaf_order], np.arange(self.n_leaves + 1))
-        return self._leaf_order[self._leaf_start[leaf]: self._leaf_start[leaf + 1]]
+        return np.asarray(self.octree.states_in(int(leaf)), dtype=np.int64)
 
     def inspect_cell(self, leaf: int, conditions: dict[str, Condition]) -> CellReport:
-        """A leaf's regime distribution (counts, posterior mean, 90 % credible interval) under
-        each named condition, and its states' features labelled by the Dst-range conditions."""
+        """A leaf's regime distribution under each named condition (windows, effective count,
+        posterior mean and credible interval; NaN probabilities where the cell holds no window
+        under the condition: the prior is not data), and its states' features by condition."""
         leaf = int(leaf)
         if not 0 <= leaf < self.n_leaves:
             raise ValueError(f"leaf {leaf} is outside 0..{self.n_leaves - 1}")
-        frames, counts_by = [], {}
+        idx = self.states_in(leaf)
+        cell = None
+        frames, counts_by, feats = [], {}, []
         for name, cond in conditions.items():
-            c = self.occupancy(cond)[leaf][None, :]
-            p, lo, hi = self.probabilities(c)
-            counts_by[name] = int(c.sum())
+            c, est = self.counts(cond), self.estimates(cond)
+            row = c.row[leaf]
+            windows, effective = c.windows_rows[row], c.effective_rows[row]
+            p, lo, hi = (a[0] for a in est.at([leaf]))
+            has = windows.sum() > 0
+            counts_by[name] = int(windows.sum())
             frames.append(pd.DataFrame({
                 "condition": name, "regime": self.labels, "colour": self.colors,
-                "count": c[0].astype(int), "p": p[0], "p_lo": lo[0], "p_hi": hi[0],
+                "count": windows.astype(int), "n_eff": effective,
+                "p": p if has else np.nan, "p_lo": lo if has else np.nan,
+                "p_hi": hi if has else np.nan,
             }))
-        idx = self.states_in(leaf)
-        cell = self.states.iloc[idx]
-        feats = []
-        for name, cond in conditions.items():
-            sub = cell[self.state_mask(cond)[idx]]
-            if len(sub):
-                feats.append(self._long_features(sub).assign(condition=name))
+            chosen = idx if c.states is None else idx[np.isin(idx, c.states, assume_unique=True)]
+            if len(chosen):
+                cell = self.states if cell is None else cell
+                feats.append(self._long_features(cell.iloc[chosen]).assign(condition=name))
         features = (pd.concat(feats, ignore_index=True) if feats
                     else pd.DataFrame(columns=["feature", "value", "condition"]))
         return CellReport(
@@ -323,6 +283,8 @@ class DataStore:
             level=int(self.leaf_level[leaf]), n_states=int(len(idx)),
             regimes=pd.concat(frames, ignore_index=True), counts=counts_by, features=features,
         )
+
+    cell_report = inspect_cell
 
     @staticmethod
     def _long_features(df: pd.DataFrame) -> pd.DataFrame:
@@ -336,10 +298,14 @@ class DataStore:
             values[_feature_label(f)] = col
         return pd.DataFrame(values).melt(var_name="feature", value_name="value").dropna()
 
-    # --- coverage, violins, boundaries ------------------------------------------------------
+    # --- coverage, violins (shared by every session through the atlas' cache) --------------
 
     def coverage_frame(self) -> pd.DataFrame:
-        """Window positions (GSM, R_E) with regime label (categorical), Dst and mission."""
+        """Window positions (GSM, R_E) with regime label (categorical), Dst and mission; one
+        frame per process, read-only."""
+        return product.cache_of(self.atlas).get(("coverage_frame",), self._coverage_frame)
+
+    def _coverage_frame(self) -> pd.DataFrame:
         s = self.states
         frame = pd.DataFrame({c: s[c].to_numpy(dtype=np.float32) for c in POSITION_GSM})
         frame["regime"] = pd.Categorical.from_codes(s["code"].to_numpy(), categories=self.labels)
@@ -351,12 +317,14 @@ class DataStore:
     def feature_samples(self, feature: str, n_per_regime: int = 400, seed: int = 0) -> pd.DataFrame:
         """Observed states beside samples from the generative model, for one feature:
         columns regime (label), source ("observed" | "generated"), value (log10 when the
-        feature spans decades)."""
+        feature spans decades). One frame per (feature, n, seed) per process, read-only."""
         if feature not in FEATURES:
             raise ValueError(f"unknown feature {feature!r}; expected one of {FEATURES}")
-        key = (feature, n_per_regime, seed)
-        if key in self._violin_cache:
-            return self._violin_cache[key]
+        key = ("feature_samples", feature, int(n_per_regime), int(seed))
+        return product.cache_of(self.atlas).get(
+            key, lambda: self._feature_samples(feature, int(n_per_regime), int(seed)))
+
+    def _feature_samples(self, feature: str, n_per_regime: int, seed: int) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
         codes = self.states["code"].to_numpy()
         values = self.states[feature].to_numpy(dtype=float)
@@ -375,58 +343,43 @@ class DataStore:
             v = frame["value"].to_numpy()
             with np.errstate(divide="ignore", invalid="ignore"):
                 frame["value"] = np.log10(np.where(v > 0, v, np.nan))
-        frame = frame.dropna()
-        self._violin_cache[key] = frame
-        return frame
+        return frame.dropna()
 
     @staticmethod
     def feature_label(feature: str) -> str:
         return _feature_label(feature)
 
+    # --- boundaries and export ---------------------------------------------------------------
+
+    @staticmethod
+    def boundary_cuts(plane: str, offset: float, pdyn: float, bz: float) -> dict[str, list[np.ndarray]]:
+        """Magnetopause and bow shock cut by a slice plane
+        (:func:`atlas_core.physics.boundaries.boundary_cuts`) and ``"earth"``."""
+        return {**boundary_cuts(plane, offset, pdyn, bz), "earth": earth_cut(plane, offset)}
+
     @staticmethod
     def boundary_curves(plane: str, offset: float, pdyn: float, bz: float) -> dict[str, list[np.ndarray]]:
-        """Earth, Shue (1998) magnetopause and Jelínek (2012) bow shock cut by a slice plane.
+        """:meth:`boundary_cuts` under the names the views used before the product layer
+        (``"Earth"``, ``"magnetopause"``, ``"bow shock"``)."""
+        cuts = DataStore.boundary_cuts(plane, offset, pdyn, bz)
+        return {"Earth": cuts["earth"], "magnetopause": cuts["magnetopause"],
+                "bow shock": cuts["bow_shock"]}
 
-        The boundaries are surfaces of revolution about the GSM x axis, r(theta); cut by
-        the plane they give one or two curves (u, v) in R_E. Returns name -> list of (n, 2)
-        arrays."""
-        from atlas_core.physics.boundaries import bow_shock_jelinek2012, magnetopause_shue1998
+    def export(self, fmt: str, plane: str, offset: float, cond: Condition, color: str = "dominant",
+               regime: int = 0, quiet: Condition | None = None, storm: Condition | None = None,
+               pdyn: float | None = None, bz: float | None = None) -> bytes:
+        """The slice as a PNG/SVG/PDF figure (:func:`atlas_core.figures.render_slice`, what
+        ``atlas export`` writes)."""
+        from atlas_core.figures import render_slice
 
-        theta = np.linspace(0.0, np.pi * 0.995, 721)
-        surfaces = {
-            "magnetopause": np.asarray(magnetopause_shue1998(theta, bz_nT=bz, pdyn_nPa=pdyn), dtype=float),
-            "bow shock": np.asarray(bow_shock_jelinek2012(theta, pdyn_nPa=pdyn), dtype=float),
-        }
-        out = {"Earth": _circle_cut(1.0, plane, offset)}
-        for name, r in surfaces.items():
-            ok = np.isfinite(r) & (r > 0) & (r < 80)
-            x, rho = r[ok] * np.cos(theta[ok]), r[ok] * np.sin(theta[ok])
-            out[name] = _revolution_cut(x, rho, plane, offset)
-        return out
+        return render_slice(self.atlas, plane, offset, color, cond, fmt, regime=regime,
+                            quiet=quiet, storm=storm, pdyn_npa=pdyn, bz_nt=bz)
 
+    def export_filename(self, fmt: str, plane: str, offset: float, cond: Condition,
+                        color: str = "dominant", regime: int = 0, quiet: Condition | None = None,
+                        storm: Condition | None = None) -> str:
+        """The download name of a slice figure (names the condition)."""
+        from atlas_core.figures import export_filename
 
-def _circle_cut(radius: float, plane: str, offset: float) -> list[np.ndarray]:
-    if abs(offset) >= radius:
-        return []
-    rr = np.sqrt(radius**2 - offset**2)
-    t = np.linspace(0, 2 * np.pi, 91)
-    return [np.column_stack([rr * np.cos(t), rr * np.sin(t)])]
-
-
-def _revolution_cut(x: np.ndarray, rho: np.ndarray, plane: str, offset: float) -> list[np.ndarray]:
-    """Cut a surface of revolution about x, given as a profile rho(x), by a slice plane."""
-    if plane in ("XY", "XZ"):  # the plane holds x: rho^2 = w^2 + offset^2
-        ok = rho >= abs(offset)
-        if not ok.any():
-            return []
-        w = np.sqrt(rho[ok] ** 2 - offset**2)
-        xs = x[ok]
-        return [np.column_stack([np.r_[xs[::-1], xs], np.r_[-w[::-1], w]])]
-    # YZ at x = offset: a circle of radius rho(offset)
-    order = np.argsort(x)
-    xs, rs = x[order], rho[order]
-    if not xs[0] <= offset <= xs[-1]:
-        return []
-    rr = float(np.interp(offset, xs, rs))
-    t = np.linspace(0, 2 * np.pi, 181)
-    return [np.column_stack([rr * np.cos(t), rr * np.sin(t)])]
+        return export_filename(plane, offset, color, cond, fmt, regime=regime, quiet=quiet,
+                               storm=storm, bins=self.atlas.bins)

@@ -390,8 +390,7 @@ def _condition_column(atlas, name: str) -> np.ndarray | None:
 
 
 def select_states(atlas, cond: Condition) -> np.ndarray | None:
-    """Indices of the states a condition selects (None: every state). Raises
-    :class:`AtlasError` when it selects none."""
+    """Sorted indices of the states a condition selects (None: every state)."""
     cond = as_condition(cond, atlas.bins)
     if cond.kind == "all" and not cond.mission:
         return None
@@ -410,13 +409,14 @@ def select_states(atlas, cond: Condition) -> np.ndarray | None:
     if cond.mission:
         missions = _missions(atlas)
         states = states[missions[states] == cond.mission]
-    if states.size == 0:
-        span = _condition_column(atlas, "dst")
-        span = span[np.isfinite(span)] if span is not None else np.zeros(0)
-        extent = (f"; the atlas' states span Dst {span.min():g} .. {span.max():g} nT"
-                  if span.size else "")
-        raise AtlasError(f"no state with {cond.label}{extent}")
     return states
+
+
+def _nothing_selected(atlas, cond: Condition) -> AtlasError:
+    span = _condition_column(atlas, "dst")
+    span = span[np.isfinite(span)] if span is not None else np.zeros(0)
+    extent = f"; the atlas' states span Dst {span.min():g} .. {span.max():g} nT" if span.size else ""
+    return AtlasError(f"no state with {cond.label}{extent}")
 
 
 def _missions(atlas) -> np.ndarray:
@@ -484,10 +484,14 @@ class CellCounts:
         return out
 
 
-def counts(atlas, cond) -> CellCounts:
-    """Windows and effective counts per cell and regime under a condition (cached)."""
+def counts(atlas, cond, *, allow_empty: bool = False) -> CellCounts:
+    """Windows and effective counts per cell and regime under a condition (cached). A
+    condition that selects no state raises :class:`AtlasError` unless ``allow_empty``."""
     cond = as_condition(cond, atlas.bins)
-    return cache_of(atlas).get(("counts", cond), lambda: _compute_counts(atlas, cond))
+    c = cache_of(atlas).get(("counts", cond), lambda: _compute_counts(atlas, cond))
+    if c.n_states == 0 and not allow_empty:
+        raise _nothing_selected(atlas, cond)
+    return c
 
 
 def _compute_counts(atlas, cond: Condition) -> CellCounts:
@@ -541,14 +545,17 @@ class CellEstimates:
         return self.n == 0
 
 
-def estimates(atlas, cond) -> CellEstimates:
-    """Posterior regime probabilities per cell under a condition (cached)."""
+def estimates(atlas, cond, *, allow_empty: bool = False) -> CellEstimates:
+    """Posterior regime probabilities per cell under a condition (cached). A condition that
+    selects no state raises :class:`AtlasError` unless ``allow_empty`` (then every cell is
+    empty)."""
     cond = as_condition(cond, atlas.bins)
-    return cache_of(atlas).get(("estimates", cond), lambda: _compute_estimates(atlas, cond))
+    c = counts(atlas, cond, allow_empty=allow_empty)
+    return cache_of(atlas).get(("estimates", cond), lambda: _compute_estimates(atlas, c))
 
 
-def _compute_estimates(atlas, cond: Condition) -> CellEstimates:
-    c = counts(atlas, cond)
+def _compute_estimates(atlas, c: CellCounts) -> CellEstimates:
+    cond = c.condition
     p, lo, hi, n_eff_rows = _estimate(atlas, c.windows_rows, c.effective_rows)
     m = c.leaves.size
     n_rows = c.windows_rows.sum(axis=1)
@@ -633,17 +640,21 @@ def slice_leaves(atlas, plane: str, offset: float) -> np.ndarray:
                       dtype=np.int64)
 
 
-def _diff_pair(atlas, quiet, storm) -> tuple[CellEstimates, CellEstimates]:
-    return (estimates(atlas, as_condition(quiet if quiet is not None else "quiet", atlas.bins)),
-            estimates(atlas, as_condition(storm if storm is not None else "storm", atlas.bins)))
+def _diff_pair(atlas, quiet, storm, allow_empty: bool = False
+               ) -> tuple[CellEstimates, CellEstimates]:
+    q = as_condition(quiet if quiet is not None else "quiet", atlas.bins)
+    s = as_condition(storm if storm is not None else "storm", atlas.bins)
+    return (estimates(atlas, q, allow_empty=allow_empty),
+            estimates(atlas, s, allow_empty=allow_empty))
 
 
 def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "dominant",
-                regime: int = 0, *, quiet=None, storm=None) -> pd.DataFrame:
+                regime: int = 0, *, quiet=None, storm=None, allow_empty: bool = False
+                ) -> pd.DataFrame:
     """The cells of a slice, one row each, with every column a view or figure needs.
 
     Columns: ``leaf``; ``u0 u1 v0 v1`` (the cell's rectangle in the plane's horizontal and
-    vertical GSM axes, R_E); under ``cond``: ``count`` (windows), ``n_eff``, ``empty``,
+    vertical GSM axes, R_E); under ``cond``: ``windows`` (2-min windows), ``n_eff``, ``empty``,
     ``low_count``, ``dominant`` (-1 empty), ``regime`` (its label, "no data" when empty),
     ``p_dominant``, ``p_regime``/``p_regime_lo``/``p_regime_hi`` (the chosen regime's mean and
     credible bounds), ``entropy``; ``diff`` (storm − quiet of the chosen regime, NaN unless
@@ -652,12 +663,13 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     ``attrs``: ``scale`` (:class:`~atlas_core.palette.ColorScale`), ``condition``, ``plane``,
     ``offset_re``, ``color``, ``regime``, ``min_count``.
     For ``storm_minus_quiet`` the difference uses ``quiet`` and ``storm`` (default: the
-    atlas' bins) and a cell is missing/low-count when either condition's is.
+    atlas' bins) and a cell is missing/low-count when either condition's is. A condition that
+    selects nothing raises :class:`AtlasError` unless ``allow_empty`` (every cell missing).
     """
     plane, color = check_plane(plane), check_color(color)
     regime = _check_regime(atlas, color, regime)
     cond = as_condition(cond, atlas.bins)
-    est = estimates(atlas, cond)
+    est = estimates(atlas, cond, allow_empty=allow_empty)
     leaves = slice_leaves(atlas, plane, offset)
     _, h, v = PLANES[plane]
     lo = atlas.octree.leaf_lo[leaves]
@@ -670,7 +682,7 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     frame = pd.DataFrame({
         "leaf": leaves,
         "u0": lo[:, _AXES[h]], "u1": hi[:, _AXES[h]], "v0": lo[:, _AXES[v]], "v1": hi[:, _AXES[v]],
-        "count": n, "n_eff": est.n_eff[leaves], "empty": empty,
+        "windows": n, "n_eff": est.n_eff[leaves], "empty": empty,
         "low_count": est.low_count[leaves],
         "dominant": dominant, "regime": labels[dominant],
         "p_dominant": est.confidence[leaves],
@@ -683,7 +695,7 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     missing, faded = empty, frame["low_count"].to_numpy() & ~empty
     scale_kw = {}
     if color == "storm_minus_quiet":
-        eq, es = _diff_pair(atlas, quiet, storm)
+        eq, es = _diff_pair(atlas, quiet, storm, allow_empty)
         both = (eq.n[leaves] > 0) & (es.n[leaves] > 0)
         diff = es.at(leaves)[0][:, regime] - eq.at(leaves)[0][:, regime]
         frame["diff"] = np.where(both, diff, np.nan)
@@ -772,7 +784,7 @@ def slice_product(atlas, plane: str, offset: float, cond=None, color: str = "dom
                    if a["color"] in ("probability", "storm_minus_quiet") else "")
     title = (f"Magnetosphere Atlas — {what}{regime_part}\n"
              f"{plane.upper()} slice at {axis}_GSM = {offset:g} R_E")
-    n_states = int(table["count"].sum())
+    n_states = int(table["windows"].sum())
     faded = bool((table["alpha"] < FULL_ALPHA).any())
     caption = (
         f"Condition: {cond_label} ({n_states:,} windows in the slice). "
@@ -793,11 +805,11 @@ def slice_product(atlas, plane: str, offset: float, cond=None, color: str = "dom
 # 3D cells and point queries
 # --------------------------------------------------------------------------------------------
 
-def cell_table(atlas, cond=None) -> pd.DataFrame:
+def cell_table(atlas, cond=None, *, allow_empty: bool = False) -> pd.DataFrame:
     """The non-empty cells under a condition for the 3D map: ``leaf``, bounds ``x0 y0 z0 x1 y1
-    z1`` (R_E), ``count``, ``n_eff``, ``low_count``, ``dominant``, ``confidence`` (p of the
+    z1`` (R_E), ``windows``, ``n_eff``, ``low_count``, ``dominant``, ``confidence`` (p of the
     dominant regime), ``entropy``, ``fill`` (the regime's hex colour), ``alpha``."""
-    est = estimates(atlas, as_condition(cond, atlas.bins))
+    est = estimates(atlas, as_condition(cond, atlas.bins), allow_empty=allow_empty)
     leaves = est.leaves
     lo, hi = atlas.octree.leaf_lo[leaves], atlas.octree.leaf_hi[leaves]
     dominant = est.dominant[leaves].astype(np.int64)
@@ -806,7 +818,7 @@ def cell_table(atlas, cond=None) -> pd.DataFrame:
     frame = pd.DataFrame({
         "leaf": leaves, "x0": lo[:, 0], "y0": lo[:, 1], "z0": lo[:, 2],
         "x1": hi[:, 0], "y1": hi[:, 1], "z1": hi[:, 2],
-        "count": est.n[leaves], "n_eff": est.n_eff[leaves], "low_count": low,
+        "windows": est.n[leaves], "n_eff": est.n_eff[leaves], "low_count": low,
         "dominant": dominant, "confidence": est.confidence[leaves],
         "entropy": est.entropy[leaves],
         "fill": scale.colors_of(dominant), "alpha": np.where(low, LOW_COUNT_ALPHA, FULL_ALPHA),
@@ -817,7 +829,7 @@ def cell_table(atlas, cond=None) -> pd.DataFrame:
 
 def query_cells(atlas, positions, cond=None, outside: str = "raise") -> pd.DataFrame:
     """The numbers of the cells at (M, 3) GSM positions (R_E) under a condition, one row each:
-    ``x y z leaf count n_eff low_count dominant entropy`` and ``p_<k> lo_<k> hi_<k>`` per
+    ``x y z leaf windows n_eff low_count dominant entropy`` and ``p_<k> lo_<k> hi_<k>`` per
     regime. ``outside="nan"``: leaf -1 and NaN numbers for positions outside the atlas (else
     :class:`~atlas_core.atlas.errors.OutsideAtlasError`). ``attrs["condition"]``."""
     cond = as_condition(cond, atlas.bins)
@@ -827,7 +839,7 @@ def query_cells(atlas, positions, cond=None, outside: str = "raise") -> pd.DataF
     safe = np.where(inside, leaf, 0)
     p, lo, hi = est.at(safe)
     frame = pd.DataFrame({"x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2], "leaf": leaf,
-                          "count": np.where(inside, est.n[safe], 0),
+                          "windows": np.where(inside, est.n[safe], 0),
                           "n_eff": np.where(inside, est.n_eff[safe], np.nan),
                           "low_count": np.where(inside, est.low_count[safe], True),
                           "dominant": np.where(inside, est.dominant[safe], -1),
@@ -853,7 +865,7 @@ def query_records(frame: pd.DataFrame) -> list[dict]:
         order = np.argsort(-np.nan_to_num(p, nan=-1.0), kind="stable")
         out.append({
             "position": [float(d["x"]), float(d["y"]), float(d["z"])], "leaf": int(d["leaf"]),
-            "condition": cond, "count": int(d["count"]), "n_eff": _f(d["n_eff"]),
+            "condition": cond, "count": int(d["windows"]), "n_eff": _f(d["n_eff"]),
             "low_count": bool(d["low_count"]), "dominant": int(d["dominant"]),
             "entropy_bits": _f(d["entropy"]),
             "regimes": [{"id": int(j), "name": names[j], "p": _f(d[f"p_{j}"]),

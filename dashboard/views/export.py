@@ -18,18 +18,16 @@ class ExportView(View):
 
     def render(self, fmt: str) -> bytes:
         """The current slice as ``fmt`` bytes (the same call as ``atlas export``)."""
-        from atlas_core.figures import render_slice
-
         f = self.filters
-        return render_slice(
-            self.store.atlas, f.plane.lower(), float(f.offset), f.slice_color, f.current(), fmt,
-            regime=int(f.regime), quiet=f.quiet(), storm=f.storm(),
-            boundaries=(float(f.imf_bz), float(f.pdyn)),
-        )
+        return self.store.export(fmt, f.plane, float(f.offset), f.current(), f.slice_color,
+                                 int(f.regime), f.quiet(), f.storm(), float(f.pdyn),
+                                 float(f.imf_bz))
 
     def filename(self, fmt: str) -> str:
+        """The download name: plane, offset, colouring and the condition (no overwrites)."""
         f = self.filters
-        return f"atlas_slice_{f.plane.lower()}_{f.offset:+.1f}RE_{f.slice_color}.{fmt}"
+        return self.store.export_filename(fmt, f.plane, float(f.offset), f.current(),
+                                          f.slice_color, int(f.regime), f.quiet(), f.storm())
 
     def _button(self, fmt: str) -> pn.widgets.FileDownload:
         button = pn.widgets.FileDownload(
@@ -40,7 +38,9 @@ class ExportView(View):
         def rename(*_):
             button.filename = self.filename(fmt)
 
-        self.filters.param.watch(rename, ["plane", "offset", "slice_color"])
+        self.filters.param.watch(rename, ["plane", "offset", "slice_color", "regime", "mode",
+                                          "show", "quiet_dst", "storm_dst", "target_dst",
+                                          "target_ddst", "k_near"])
         return button
 
     def __panel__(self):

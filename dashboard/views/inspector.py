@@ -64,7 +64,7 @@ class InspectorView(View):
         if cell < 0:
             return None
         conds = self.conditions()
-        key = (cell, tuple((k, c.key) for k, c in conds.items()))
+        key = (cell, tuple(conds.items()))
         if self._memo is None or self._memo[0] != key:
             self._memo = (key, self.store.inspect_cell(cell, conds))
         return self._memo[1]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import holoviews as hv
-import numpy as np
 import panel as pn
 
 from ..filters import SLICE_COLORS
-from ..palette import load_palette
 from .base import REGIME_CONDITIONS, View
 from .overlays import boundary_overlay
 
@@ -15,7 +13,8 @@ SLICE_PLOT_NAME = "atlas-slice"
 """The Bokeh figure's name (the browser tests find the plot by it)."""
 
 _HOVER = [
-    ("leaf", "@leaf"), ("regime (dominant)", "@regime"), ("states", "@count"),
+    ("leaf", "@leaf"), ("regime (dominant)", "@regime"), ("windows", "@windows"),
+    ("effective count", "@n_eff{0.0}"),
     ("P(dominant)", "@p_dominant{0.000}"), ("P(chosen regime)", "@p_regime{0.000}"),
     ("entropy", "@entropy{0.00} bits"), ("storm − quiet", "@diff{+0.000}"),
 ]
@@ -23,6 +22,29 @@ _HOVER = [
 
 def _name_plot(plot, element):
     plot.state.name = SLICE_PLOT_NAME
+
+
+def _colorbar_hook(scale):
+    """A hook that shows the slice's colour scale as a Bokeh colour bar (the cells are drawn
+    in their final ``fill`` colours; the bar maps the same palette and limits)."""
+
+    def hook(plot, element):
+        from bokeh.models import ColorBar, LinearColorMapper, LogColorMapper
+
+        fig = plot.state
+        bars = [r for r in fig.right if isinstance(r, ColorBar)]
+        if scale.kind == "categorical":
+            for bar in bars:
+                bar.visible = False
+            return
+        kind = LogColorMapper if scale.kind == "log" else LinearColorMapper
+        mapper = kind(palette=list(scale.palette()), low=scale.vmin, high=scale.vmax)
+        if bars:
+            bars[0].update(color_mapper=mapper, title=scale.label, visible=True)
+        else:
+            fig.add_layout(ColorBar(color_mapper=mapper, title=scale.label), "right")
+
+    return hook
 
 
 class SliceView(View):
@@ -61,38 +83,23 @@ class SliceView(View):
                 f"{cond.label}. Faded cells hold fewer than {self.store.min_states} states. Click a cell to inspect it.")
 
     def _cells(self, plane, offset, slice_color, regime, **_):
+        # colours, fading and the colour scale come from the product layer (store.slice_frame):
+        # the glyphs draw its ``fill``/``alpha``, so screen and export show the same colours
         frame = self.store.slice_frame(self.filters)
-        frame["alpha"] = np.where(frame["few"], 0.35, 0.95)
+        scale = frame.attrs["scale"]
         xlabel, ylabel = self.axis_labels(plane)
-        palette = np.array([*self.store.colors, load_palette()["missing"]], dtype=object)
-        frame["fill"] = palette[frame["dominant"].to_numpy()]  # -1 (no data) takes the last
-        vdims = ["leaf", "regime", "count", "p_dominant", "p_regime", "entropy", "diff", "value",
-                 "alpha", "fill"]
+        vdims = ["leaf", "regime", "windows", "n_eff", "p_dominant", "p_regime", "entropy", "diff",
+                 "value", "alpha", "fill"]
         rects = hv.Rectangles(frame, kdims=["u0", "v0", "u1", "v1"], vdims=vdims)
         opts = dict(
             tools=["hover", "tap"], hover_tooltips=_HOVER, line_color="white", line_width=0.3,
             fill_alpha="alpha", xlabel=xlabel, ylabel=ylabel, data_aspect=1,
             responsive=True, min_height=460, framewise=True, hooks=[_name_plot],
-            clipping_colors={"NaN": load_palette()["missing"]}, nonselection_alpha=1.0,
-            title=f"{plane} slice at {offset:+.1f} R_E",
+            nonselection_alpha=1.0, title=f"{plane} slice at {offset:+.1f} R_E",
         )
         opts["xlim"], opts["ylim"] = self.store.plane_limits(plane)
-        if slice_color == "dominant":
-            return rects.opts(color="fill", show_legend=False, **opts)
-        clabel = {"probability": f"P({self.store.labels[regime]})", "entropy": "entropy [bits]",
-                  "count": "log10 state count",
-                  "storm_minus_quiet": f"ΔP({self.store.labels[regime]}) storm − quiet"}[slice_color]
-        if slice_color == "storm_minus_quiet":
-            m = np.nanmax(np.abs(frame["value"].to_numpy())) if frame["value"].notna().any() else 1.0
-            cmap, clim = "RdBu_r", (-max(m, 1e-3), max(m, 1e-3))
-        elif slice_color == "probability":
-            cmap, clim = "viridis", (0.0, 1.0)
-        elif slice_color == "entropy":
-            cmap, clim = "magma", (0.0, float(np.log2(self.store.k)))
-        else:
-            cmap, clim = "Blues", (0.0, max(1.0, float(np.nanmax(frame["value"])) if len(frame) else 1.0))
-        return rects.opts(color="value", cmap=cmap, clim=clim, colorbar=True,
-                          colorbar_opts={"title": clabel}, **opts)
+        opts["hooks"] = [_name_plot, _colorbar_hook(scale)]
+        return rects.opts(color="fill", show_legend=False, **opts)
 
     def _boundaries(self, plane, offset, pdyn, imf_bz):
         return boundary_overlay(plane, offset, pdyn, imf_bz).opts(

@@ -9,18 +9,19 @@ import sys
 import numpy as np
 import pytest
 
-from dashboard.filters import DST_OPEN, Condition, Filters
+from atlas_core.atlas.product import Condition
+from dashboard.filters import DST_OPEN, Filters
 from dashboard.palette import regime_colors
 
 # --- Filters -----------------------------------------------------------------------------
 
 def test_filters_defaults_are_the_design_conditions():
     f = Filters()
-    assert f.quiet() == Condition(kind="range", dst_min=-20.0, dst_max=20.0)
-    assert f.storm() == Condition(kind="range", dst_min=None, dst_max=-50.0)
+    assert f.quiet() == Condition.quiet() and f.quiet().label == "quiet, |Dst| ≤ 20 nT"
+    assert f.storm() == Condition.storm()
     assert f.current().kind == "all"
     f.mode = "nearest"
-    assert f.current() == Condition(kind="near", dst=-80.0, ddst=-5.0, k=20000)
+    assert f.current() == Condition.parse("near:dst=-80,ddst=-5,k=20000")
 
 
 def test_url_values_are_clamped_or_refused_with_messages():
@@ -85,14 +86,15 @@ def test_slice_frame_matches_the_octree_and_the_state_table(store):
     assert busiest in leaves
     row = frame.set_index("leaf").loc[busiest]
     expected = _dst_counts(store, busiest, None, None)
-    assert row["count"] == expected.sum()
+    assert row["windows"] == expected.sum()
     assert row["dominant"] == np.argmax(expected)
     assert (row["u0"], row["v0"]) == (store.leaf_lo[busiest][0], store.leaf_lo[busiest][2])
     assert 0 <= row["entropy"] <= np.log2(store.k)
     # rectangles lie in the plane's axes and cover the offset
     lo, hi = store.leaf_lo[leaves], store.leaf_hi[leaves]
     assert np.all((lo[:, 1] <= f.offset) & (hi[:, 1] >= f.offset))
-    assert frame.loc[frame["count"] == 0, "regime"].eq("no data").all()
+    assert frame.loc[frame["windows"] == 0, "regime"].eq("no data").all()
+    assert (frame.loc[frame["windows"] == 0, "fill"] == frame.attrs["scale"].missing).all()
 
 
 def test_slice_colourings_and_storm_minus_quiet(store):
@@ -111,13 +113,15 @@ def test_slice_colourings_and_storm_minus_quiet(store):
         if color == "probability":
             assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1
         if color == "count":
-            has = frame["count"] > 0
-            assert np.allclose(values[has], np.log10(frame["count"][has]))
+            has = frame["windows"] > 0
+            assert np.array_equal(values[has], frame["windows"][has])
+            assert frame.attrs["scale"].kind == "log"
         if color == "storm_minus_quiet":
             quiet = store.occupancy(f.quiet())[frame["leaf"]]
             storm = store.occupancy(f.storm())[frame["leaf"]]  # zeros when no storm state
-            pq, _, _ = store.probabilities(quiet)
-            ps, _, _ = store.probabilities(storm)
+            a, k = store.atlas.alpha, store.k
+            pq = (quiet + a) / (quiet.sum(1, keepdims=True) + k * a)
+            ps = (storm + a) / (storm.sum(1, keepdims=True) + k * a)
             ok = np.isfinite(values)
             both = (quiet.sum(axis=1) > 0) & (storm.sum(axis=1) > 0)
             assert np.array_equal(ok, both)
@@ -147,9 +151,12 @@ def test_inspect_cell_counts_and_credible_intervals(store):
     quiet = report.regimes[report.regimes["condition"] == "quiet"]
     assert np.array_equal(quiet["count"].to_numpy(), _dst_counts(store, leaf, -20, 20))
     assert report.counts["quiet"] == quiet["count"].sum()
-    r = report.regimes
+    r = report.regimes.dropna(subset=["p"])
     assert np.all((r["p_lo"] <= r["p"] + 1e-12) & (r["p"] <= r["p_hi"] + 1e-12))
     assert np.allclose(r.groupby("condition")["p"].sum(), 1.0)
+    # a condition with no window in the cell shows no probabilities (the prior is not data)
+    empty = [n for n, c in report.counts.items() if c == 0]
+    assert report.regimes.loc[report.regimes["condition"].isin(empty), "p"].isna().all()
     assert set(report.features["condition"]) <= {"all", "quiet", "storm"}
     assert report.features["value"].notna().all()
     with pytest.raises(ValueError, match="outside"):
@@ -166,16 +173,40 @@ def test_leaf_at_and_locate_find_the_cell_under_a_point(store):
 
 
 def test_nearest_neighbour_condition_selects_k_states(store):
-    cond = Condition(kind="near", dst=-30.0, ddst=0.0, k=200)
+    cond = Condition.parse("near:dst=-30,ddst=0,k=200")
     assert store.occupancy(cond).sum() == min(200, store.n_states)
     comp = store.occupancy_comparison(cond, Condition(), names=("nearest", "all"))
     assert comp.loc[comp["condition"].str.startswith("nearest"), "count"].sum() == 200
 
 
 def test_empty_dst_range_is_reported_not_fatal(store):
-    cond = Condition(kind="range", dst_min=400.0, dst_max=450.0)
+    cond = Condition(dst_min=400.0, dst_max=450.0)
     assert store.occupancy(cond).sum() == 0
     assert store.warnings and "400" in store.warnings[-1]
+    frame = store.slice_table("XY", 0.0, cond, "entropy")
+    assert (frame["fill"] == frame.attrs["scale"].missing).all()
+
+
+def test_sessions_share_what_is_shared_and_keep_their_own_warnings(store):
+    from dashboard.store import DataStore
+
+    other = DataStore(store.atlas)  # a second session over the same opened atlas
+    cond = Condition.parse("-15:-5")
+    assert other.counts(cond) is store.counts(cond)
+    assert other.coverage_frame() is store.coverage_frame()
+    assert other.feature_samples("n_mean", 20) is store.feature_samples("n_mean", 20)
+    other.counts(Condition(dst_min=300.0))
+    assert other.warnings and not any("300" in w for w in store.warnings)
+
+
+def test_summary_and_boundaries_follow_the_selection(store):
+    cond = Condition.parse("near:dst=-20,ddst=0,k=300")
+    summary = store.summary(cond)
+    chosen = store.states[store.state_mask(cond)]
+    assert summary["n_states"] == 300
+    assert summary["dst"]["p50"] == np.percentile(chosen["dst"], 50)
+    sw = store.solar_wind(cond)
+    assert sw.pdyn_npa == np.median(chosen["sw_pdyn"].dropna())
 
 
 def test_violins_hold_observed_and_generated_per_regime(store):
@@ -190,6 +221,8 @@ def test_violins_hold_observed_and_generated_per_regime(store):
 def test_voxel_data_for_the_3d_map(store):
     lo, hi, regime, conf = store.voxel_data(Condition())
     assert len(lo) == store.octree.n_nonempty == len(regime) == len(conf)
+    cells = store.cell_table(Condition())
+    assert (cells["fill"] == np.array(store.colors, dtype=object)[cells["dominant"]]).all()
     assert np.all(hi > lo) and np.all((conf > 0) & (conf <= 1))
 
 

@@ -42,11 +42,15 @@ def toy_states(n: int = 6000, seed: int = 0) -> pd.DataFrame:
         df[f"{name}_mean"] = v
         df[f"{name}_std"] = np.abs(v) * 0.1 * rng.uniform(0.5, 1.5, n)
     df["dst"] = np.round(rng.normal(-15, 30, n))
+    # drivers for nearest-neighbour conditions and the boundaries' solar-wind condition
+    df["ddst_dt"] = np.round(rng.normal(0, 5, n), 1)
+    df["sw_pdyn"] = np.round(np.exp(rng.normal(np.log(2.0), 0.4, n)), 2)
+    df["imf_bz_gsm"] = np.round(rng.normal(-1.0, 3.0, n), 1)
     df["n_bins"] = np.int16(12)
     df["mission"] = "MMS"
     df["probe"] = "mms1"
     df["region"] = np.where(sheath, "magnetosheath", "lobe")
-    return df[COLUMNS + ["region"]]
+    return df[COLUMNS + ["ddst_dt", "sw_pdyn", "imf_bz_gsm", "region"]]
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from atlas_core.atlas.product import LOW_COUNT_ALPHA, slice_table
 from atlas_core.cli import main
-from atlas_core.figures import COLORS, render_slice, slice_figure_data
+from atlas_core.figures import COLORS, render_slice
 
 
 def _expected_counts(atlas, leaves, dst_min=None, dst_max=None):
@@ -27,25 +28,30 @@ def _expected_counts(atlas, leaves, dst_min=None, dst_max=None):
 
 
 def test_slice_cells_are_the_leaves_cut_by_the_plane_with_their_counts(toy_atlas):
-    d = slice_figure_data(toy_atlas, "XZ", 1.0, "count", "quiet")
+    from atlas_core.atlas.product import slice_product
+
+    d = slice_product(toy_atlas, "XZ", 1.0, "quiet", "count")
+    t = d.table
     tree = toy_atlas.octree
     leaves = tree.slice("y", 1.0)
     lo, hi = tree.leaf_lo[leaves], tree.leaf_hi[leaves]
     assert np.all((lo[:, 1] <= 1.0) & (hi[:, 1] > 1.0))
-    np.testing.assert_array_equal(d.u_lo, lo[:, 0])
-    np.testing.assert_array_equal(d.v_hi, hi[:, 2])
+    np.testing.assert_array_equal(t["u0"], lo[:, 0])
+    np.testing.assert_array_equal(t["v1"], hi[:, 2])
     expected = _expected_counts(toy_atlas, leaves, -20, 20).sum(1).astype(float)
     expected[expected == 0] = np.nan
-    np.testing.assert_array_equal(d.values, expected)
+    np.testing.assert_array_equal(t["value"], expected)
     assert "quiet, |Dst| ≤ 20 nT" in d.caption and "synthetic" in d.caption
-    # cells with data but fewer states than the atlas' low-count mark are flagged (drawn faded)
+    # cells with data but fewer windows than the atlas' low-count mark are drawn faded
     total = _expected_counts(toy_atlas, leaves, -20, 20).sum(1)
-    np.testing.assert_array_equal(d.few, (total > 0) & (total < toy_atlas.min_count))
-    assert d.few.any() and f"fewer than {toy_atlas.min_count}" in d.caption
+    few = (total > 0) & (total < toy_atlas.min_count)
+    np.testing.assert_array_equal(t["alpha"] == LOW_COUNT_ALPHA, few)
+    assert few.any() and f"fewer than {toy_atlas.min_count}" in d.caption
+    assert (t.loc[total == 0, "fill"] == d.scale.missing).all()
 
 
 def test_dominant_regime_and_probability_follow_the_state_counts(toy_atlas):
-    d = slice_figure_data(toy_atlas, "xy", 0.0, "dominant", "-60:0")
+    d = slice_table(toy_atlas, "xy", 0.0, "-60:0", "dominant")
     leaves = toy_atlas.octree.slice("z", 0.0)
     counts = _expected_counts(toy_atlas, leaves, -60, 0)
     filled = counts.sum(1) > 0
@@ -54,29 +60,32 @@ def test_dominant_regime_and_probability_follow_the_state_counts(toy_atlas):
     # wherever the top count is unique.
     top2 = np.sort(counts, axis=1)[:, -2:]
     unique_top = filled & (top2[:, 1] > top2[:, 0])
-    np.testing.assert_array_equal(d.values[unique_top], counts[unique_top].argmax(1))
-    assert np.all(np.isnan(d.values[~filled]))
-    assert "-60 ≤ Dst ≤ 0 nT" in d.caption
+    np.testing.assert_array_equal(d["value"][unique_top], counts[unique_top].argmax(1))
+    assert np.all(np.isnan(d["value"][~filled]))
+    assert d.attrs["condition"].label == "-60 ≤ Dst ≤ 0 nT"
 
-    p = slice_figure_data(toy_atlas, "xy", 0.0, "probability", "-60:0", regime=1).values
+    p = slice_table(toy_atlas, "xy", 0.0, "-60:0", "probability", regime=1)["value"].to_numpy()
     a = toy_atlas.alpha
     expect = (counts[:, 1] + a) / (counts.sum(1) + toy_atlas.k * a)
     np.testing.assert_allclose(p[filled], expect[filled])
 
-    e = slice_figure_data(toy_atlas, "xy", 0.0, "entropy", "-60:0").values
+    e = slice_table(toy_atlas, "xy", 0.0, "-60:0", "entropy")["value"].to_numpy()
     assert np.all((e[filled] >= 0) & (e[filled] <= np.log2(toy_atlas.k) + 1e-9))
 
 
 def test_storm_minus_quiet_is_the_difference_of_the_two_posteriors(toy_atlas):
-    d = slice_figure_data(toy_atlas, "xy", 0.0, "storm_minus_quiet", regime=0)
+    from atlas_core.atlas.product import slice_product
+
+    d = slice_product(toy_atlas, "xy", 0.0, None, "storm_minus_quiet", regime=0)
+    values = d.table["value"].to_numpy()
     leaves = toy_atlas.octree.slice("z", 0.0)
     nq = _expected_counts(toy_atlas, leaves, -20, 20)
     ns = _expected_counts(toy_atlas, leaves, None, -50)
     both = (nq.sum(1) > 0) & (ns.sum(1) > 0)
     a, k = toy_atlas.alpha, toy_atlas.k
     diff = (ns[:, 0] + a) / (ns.sum(1) + k * a) - (nq[:, 0] + a) / (nq.sum(1) + k * a)
-    np.testing.assert_allclose(d.values[both], diff[both])
-    assert np.all(np.isnan(d.values[~both]))
+    np.testing.assert_allclose(values[both], diff[both])
+    assert np.all(np.isnan(values[~both]))
     assert "storm (Dst ≤ -50 nT) minus quiet (|Dst| ≤ 20 nT)" in d.caption
 
 
@@ -88,6 +97,11 @@ def test_every_colouring_renders_an_svg_with_its_caption(toy_atlas, color):
     assert "XY slice at z_GSM = 0 R_E" in texts
     assert "synthetic" in texts
     assert ("|Dst| ≤ 20 nT" in texts)
+    # the boundaries are drawn for the selection's median solar wind, and say so
+    sel = toy_atlas.states[toy_atlas.states["dst"].abs() <= 20]
+    if color != "storm_minus_quiet":
+        assert f"Pdyn {np.median(sel['sw_pdyn']):.2g} nPa" in texts
+    assert "median of the selection" in texts
 
 
 def test_bad_requests_raise_clear_errors(toy_atlas):
@@ -99,6 +113,8 @@ def test_bad_requests_raise_clear_errors(toy_atlas):
         render_slice(toy_atlas, "xy", 0.0, "probability", None, "png", regime=99)
     with pytest.raises(ValueError, match="no state"):
         render_slice(toy_atlas, "xy", 0.0, "dominant", "-900:-800", "png")
+    with pytest.raises(ValueError, match="unknown conditioning parameter"):
+        render_slice(toy_atlas, "xy", 0.0, "dominant", "near:dts=-50", "png")
 
 
 def test_cli_export_writes_each_format(toy_atlas_dir, tmp_path, monkeypatch, capsys):
@@ -113,8 +129,21 @@ def test_cli_export_writes_each_format(toy_atlas_dir, tmp_path, monkeypatch, cap
     assert main(["export", str(toy_atlas_dir), "--plane", "yz", "--offset", "-2.5", "--color",
                  "entropy", "--format", "png", "--condition=-100:-30"]) == 0
     made = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert made == ["atlas_yz_x-2.5_entropy_-100leDstle-30nT.png"]
+    assert made == ["atlas_yz_x-2.5_entropy_dst-100to-30.png"]
     assert (tmp_path / made[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_exports_of_one_plane_under_different_conditions_never_overwrite(
+        toy_atlas_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    conditions = ["all", "quiet", "storm", "--condition=-60:-10", "near:dst=-30,ddst=0,k=500"]
+    for cond in conditions:
+        arg = [cond] if cond.startswith("--") else ["--condition", cond]
+        assert main(["export", str(toy_atlas_dir), "--plane", "xz", "--format", "svg", *arg]) == 0
+    made = sorted(p.name for p in tmp_path.glob("*.svg"))
+    assert len(made) == len(conditions), made
+    assert "atlas_xz_y+0.0_dominant_quiet_dst-20to20.svg" in made
+    assert "atlas_xz_y+0.0_dominant_near_dst-30_ddst0_k500.svg" in made
 
 
 def test_cli_export_reports_bad_input_without_a_traceback(toy_atlas_dir, tmp_path, capsys):
