@@ -64,7 +64,7 @@ _AXES = {"x": 0, "y": 1, "z": 2}
 _SHORT = {column: short for short, (column, _) in NEIGHBOUR_PARAMETERS.items()}
 _ORDER = {name: i for i, name in enumerate(NEIGHBOUR_PARAMETERS)}
 _DISPLAY = {"dst": "Dst", "ddst": "dDst/dt", "sw_n": "solar-wind n", "sw_v": "solar-wind V",
-            "imf_bz": "IMF Bz", "sw_pdyn": "Pdyn"}
+            "imf_bz": "IMF Bz", "sw_pdyn": "Pdyn", "sym_h": "SYM-H"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,6 +73,17 @@ _DISPLAY = {"dst": "Dst", "ddst": "dDst/dt", "sw_n": "solar-wind n", "sw_v": "so
 
 def _num(v: float) -> str:
     return f"{float(v):g}"
+
+
+def _finite(what: str, value) -> float:
+    """``value`` as a finite float, else an :class:`AtlasError` naming ``what``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise AtlasError(f"{what} is not a number") from None
+    if not math.isfinite(v):
+        raise AtlasError(f"{what} is not finite")
+    return v
 
 
 @dataclass(frozen=True)
@@ -94,27 +105,17 @@ class Condition:
     name: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        lo = None if self.dst_min is None else float(self.dst_min)
-        hi = None if self.dst_max is None else float(self.dst_max)
-        for v in (lo, hi):
-            if v is not None and not math.isfinite(v):
-                raise AtlasError(f"Dst bounds must be finite numbers (nT), got {v}")
+        lo, hi = (None if v is None else _finite(f"Dst bound {v!r} (nT)", v)
+                  for v in (self.dst_min, self.dst_max))
         if lo is not None and hi is not None and lo > hi:
             raise AtlasError(f"empty Dst range: dst_min={lo:g} nT is above dst_max={hi:g} nT")
         near = dict(self.near.items() if isinstance(self.near, dict) else self.near)
-        target = {}
-        for name, value in near.items():
-            short = _SHORT.get(name, name)
-            if short not in NEIGHBOUR_PARAMETERS:
-                raise AtlasError(f"unknown conditioning parameter {name!r}; known: "
-                                 f"{', '.join(NEIGHBOUR_PARAMETERS)}")
-            try:
-                value = float(value)
-            except (TypeError, ValueError) as err:
-                raise AtlasError(f"condition {name}={value!r} is not a number") from err
-            if not math.isfinite(value):
-                raise AtlasError(f"condition {name}={value} is not finite")
-            target[short] = value
+        target = {_SHORT.get(name, name): _finite(f"condition {name}={value!r}", value)
+                  for name, value in near.items()}
+        unknown = [name for name in near if _SHORT.get(name, name) not in NEIGHBOUR_PARAMETERS]
+        if unknown:
+            raise AtlasError(f"unknown conditioning parameter {unknown[0]!r}; known: "
+                             f"{', '.join(NEIGHBOUR_PARAMETERS)}")
         if target and (lo is not None or hi is not None):
             raise AtlasError("give either a Dst range or a nearest-neighbour target, not both")
         k = int(self.k) if target else DEFAULT_NEIGHBOURS
