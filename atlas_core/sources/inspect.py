@@ -34,6 +34,11 @@ def _span(times) -> tuple[str | None, str | None]:
 
 
 def _cdf_summary(path: Path) -> dict:
+    from atlas_core.sources.missions import summarise_file
+
+    other = summarise_file(path)  # Cluster and THEMIS files (missions engineer, issue 13)
+    if other is not None:
+        return other
     probe, inst, rate, desc = _product_of(open_cdf(path), path)
     product = {"fgm": "fgm", "fpi": "fpi-dis", "mec": "mec"}[inst]
     if product == "fpi-dis" and desc != "dis-moms":

@@ -280,3 +280,51 @@ def read_source_day(mission: str, files: dict[str, list[str]], time_range,
         return (themis.read_many("fgm", files.get("fgm", []), time_range, errors), plasma,
                 themis.read_many("state", files.get("state", []), time_range, errors))
     raise ValueError(f"unknown mission {mission!r}")
+
+
+def _median(x) -> float | None:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return None if x.size == 0 else round(float(np.median(x)), 6)
+
+
+def _iso(t) -> str:
+    return str(np.datetime64(t, "ms")) + "Z"
+
+
+def summarise_file(path) -> dict | None:
+    """``atlas inspect`` summary of a Cluster or THEMIS file (the keys of
+    :func:`atlas_core.sources.inspect.inspect_file`, plus ``mission``), or None when the file
+    is neither (an MMS file, say). Raises :class:`SourceError` for an unreadable one."""
+    from atlas_core.physics.constants import R_E_KM
+
+    path = Path(path)
+    th = themis.parse_name(path)
+    if th is not None:
+        mission, product, probe = "THEMIS", th["dtype"], th["probe"]
+        ds = themis.READERS[product](path)
+    elif _CLUSTER_NAME.match(path.name):
+        probe, product, _, _ = cluster.time_span(path)
+        mission = "Cluster"
+        ds = cluster.READERS[product](path)
+    else:
+        return None
+    times = ds["time"].values
+    med: dict = {}
+    if "b_total" in ds:
+        med["B"] = _median(ds["b_total"].values)
+        valid = np.isfinite(ds["b_total"].values)
+    elif "n" in ds:
+        speed = np.linalg.norm(ds["v_gse"].values, axis=1)
+        med.update(n=_median(ds["n"].values), V=_median(speed), T=_median(ds["t"].values))
+        valid = np.isfinite(ds["n"].values) & np.isfinite(speed) & np.isfinite(ds["t"].values)
+    else:
+        valid = np.isfinite(ds["r_gsm"].values).all(axis=1)
+    if "r_gsm" in ds and ds["r_gsm"].size:
+        r = ds["r_gsm"].values / R_E_KM
+        med["r_gsm"] = [_median(r[:, j]) for j in range(3)]
+    records = int(ds.attrs["records"])
+    return {"file": str(path), "mission": mission, "product": product, "probe": probe,
+            "start": _iso(times.min()) if times.size else None,
+            "end": _iso(times.max()) if times.size else None, "records": records,
+            "valid_fraction": round(float(valid.sum()) / max(records, 1), 6), "medians": med}

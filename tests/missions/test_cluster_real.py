@@ -117,3 +117,17 @@ def test_states_match_independent_windows(cluster_dir, day):
           f"T {states.T_mean.median():.1f} eV, |B| {states.B_mean.median():.2f} nT, "
           f"GSM ({states.x_gsm.median():.3f}, {states.y_gsm.median():.3f}, "
           f"{states.z_gsm.median():.3f}) R_E")
+
+
+def test_inspect_cluster_and_themis(real_data):
+    """``atlas inspect`` summarises Cluster and THEMIS files (medians in eV, nT, R_E)."""
+    from atlas_core.sources.inspect import inspect_file
+
+    s = inspect_file(real_data / "cluster" / DAYS["2006-09-01"][1])
+    assert s["mission"] == "Cluster" and s["product"] == "pp-cis" and s["probe"] == "c1"
+    assert s["start"].startswith("2006-09-01") and s["records"] == 20726
+    assert abs(s["medians"]["T"] - 275.28) < 0.01  # eV, from MK in the file
+    f = inspect_file(real_data / "cluster" / DAYS["2006-09-01"][0])
+    assert f["product"] == "fgm-spin" and abs(f["medians"]["B"] - 36.15) < 0.01
+    t = inspect_file(real_data / "themis" / "tha_l1_state_20100225.cdf")
+    assert t["mission"] == "THEMIS" and t["product"] == "state" and t["records"] == 1440
