@@ -15,7 +15,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Generate a synthetic MMS1-like archive: FGM survey and FPI DIS fast CDF "
                     "files in the MMS SDC layout, the truth region of every FPI sample "
                     "(Parquet, beside the CDFs), OMNI2 and Kyoto-format Dst indices, and "
-                    "archive.json. Deterministic for a given seed.",
+                    "archive.json. Deterministic for a given seed. With --omni the solar "
+                    "wind and Dst are the real ones of the OMNI2 files given.",
     )
     p.add_argument("--start", default="2015-09-01", help="first day, YYYY-MM-DD (default 2015-09-01)")
     p.add_argument("--end", default="2016-09-01", help="day after the last, YYYY-MM-DD (default 2016-09-01)")
@@ -23,6 +24,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (the archive root)")
     p.add_argument("--every-nth-day", type=int, default=1,
                    help="keep one day in N (a small archive spread over the span)")
+    p.add_argument("--omni", nargs="+", action="extend", default=[], metavar="FILE",
+                   help="OMNI2 hourly files (NASA SPDF omni2_YYYY.dat) covering the span: drive "
+                        "the archive from this real solar wind and Dst instead of the synthetic "
+                        "driver")
+    p.add_argument("--block-availability", type=float, default=None, metavar="P",
+                   help="probability that a 2-hour block in the region of interest has "
+                        "fast-survey data (default 0.203, tuned to the paper's state count; "
+                        "1 keeps every block)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress log lines")
     p.set_defaults(func=run)
@@ -30,16 +39,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from atlas_core.sources.cdf import SourceError
     from atlas_core.synth import generate_archive
 
     try:
         meta = generate_archive(args.out, args.start, args.end, seed=args.seed,
                                 every_nth_day=args.every_nth_day, workers=args.workers,
-                                progress=not args.no_progress)
-    except ValueError as err:
+                                progress=not args.no_progress, omni=args.omni or None,
+                                block_availability=args.block_availability)
+    except (ValueError, SourceError) as err:
         log.error("synth: %s", err)
         return 2
-    print(f"synthetic archive in {args.out}: {meta['days_with_data']} days with data, "
+    driver = "real OMNI2 solar wind and Dst" if args.omni else "the synthetic driver"
+    print(f"synthetic archive in {args.out} ({driver}): {meta['days_with_data']} days with data, "
           f"{meta['files']} files, {meta['fpi_samples']} FPI samples, "
           f"{100 * meta['quiet_fraction_hours']:.1f} % of hours quiet (|Dst| <= 20 nT)")
     return 0

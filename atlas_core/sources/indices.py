@@ -21,18 +21,30 @@ from atlas_core.sources.cdf import SourceError
 
 OMNI_COLUMNS = {
     # word (1-based) -> (column, fill value threshold)
+    13: ("bx_gse", 999.9),
+    14: ("by_gse", 999.9),
+    15: ("bz_gse", 999.9),
+    16: ("by_gsm", 999.9),
     17: ("imf_bz_gsm", 999.9),
+    20: ("sigma_bx", 999.9),
+    21: ("sigma_by", 999.9),
+    22: ("sigma_bz", 999.9),
     23: ("sw_t_k", 9999999.0),
     24: ("sw_n", 999.9),
     25: ("sw_v", 9999.0),
+    28: ("na_np", 9.999),
     29: ("sw_pdyn", 99.99),
     41: ("dst", 99999.0),
 }
-"""The OMNI2 words this project uses: IMF Bz GSM (nT), proton temperature (K), proton
-density (cm^-3), flow speed (km/s), flow pressure (nPa), Dst (nT)."""
+"""The OMNI2 words this project uses (SPDF's omni2.text): IMF Bx, By, Bz GSE, By and Bz GSM
+(nT), the standard deviations of Bx, By, Bz over the hour (nT), proton temperature (K),
+proton density (cm^-3), flow speed (km/s), He++/H+ density ratio, flow pressure
+(nPa, ``1.67e-6 n V^2 (1 + 4 Na/Np)``), Dst (nT)."""
 
-OMNI_UNITS = {"imf_bz_gsm": "nT", "sw_t_k": "K", "sw_n": "cm^-3", "sw_v": "km/s",
-              "sw_pdyn": "nPa", "dst": "nT"}
+OMNI_UNITS = {"bx_gse": "nT", "by_gse": "nT", "bz_gse": "nT", "by_gsm": "nT",
+              "imf_bz_gsm": "nT", "sigma_bx": "nT", "sigma_by": "nT", "sigma_bz": "nT",
+              "sw_t_k": "K", "sw_n": "cm^-3", "sw_v": "km/s", "na_np": "1", "sw_pdyn": "nPa",
+              "dst": "nT"}
 
 
 def _lines(path) -> list[str]:
@@ -83,7 +95,8 @@ def read_dst_wdc(path: str | Path, warnings: list | None = None) -> pd.DataFrame
 
 
 def read_omni2(path: str | Path) -> pd.DataFrame:
-    """OMNI2 hourly text: ``imf_bz_gsm``, ``sw_n``, ``sw_v``, ``sw_t_k``, ``sw_pdyn``, ``dst``."""
+    """OMNI2 hourly text: the :data:`OMNI_COLUMNS` (``imf_bz_gsm``, ``sw_n``, ``sw_v``,
+    ``sw_t_k``, ``sw_pdyn``, ``dst``, the IMF components and their standard deviations, ...)."""
     lines = [ln for ln in _lines(path) if ln.strip()]
     if not lines:
         raise SourceError(path, "empty OMNI2 file")

@@ -34,11 +34,22 @@ from pathlib import Path
 import numpy as np
 
 from atlas_core.physics import coordinates
-from atlas_core.physics.boundaries import bow_shock_jelinek2012
+from atlas_core.physics.boundaries import bow_shock_jelinek2012, dynamic_pressure_npa
 from atlas_core.physics.constants import CDF_FILL_FLOAT, R_E_KM
 from atlas_core.synth import orbit, writer
-from atlas_core.synth.driver import Driver, make_driver, solar_cycle_activity
-from atlas_core.synth.regions import CODE, REGIONS, model_samples, noise_series
+from atlas_core.synth.driver import (
+    Driver,
+    driver_from_omni,
+    make_driver,
+    solar_cycle_activity,
+)
+from atlas_core.synth.regions import (
+    CODE,
+    REGIONS,
+    model_samples,
+    noise_series,
+    solar_wind_velocity_gsm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +119,8 @@ def _random_gaps(rng, n: int, dt_s: float, per_hour: float, lo_s: float, hi_s: f
     return drop
 
 
-def generate_day(day, root, seed: int, sw: dict, cycle: float) -> dict:
+def generate_day(day, root, seed: int, sw: dict, cycle: float,
+                 block_availability: float = BLOCK_AVAILABILITY) -> dict:
     """Generate one day's files under ``root``; ``sw`` is the driver for the day (1-min, 1441
     samples from 00:00). Returns a summary (files written, samples per region)."""
     t_day = np.datetime64(day, "D").astype("datetime64[ns]")
@@ -128,7 +140,7 @@ def generate_day(day, root, seed: int, sw: dict, cycle: float) -> dict:
     r_mid = np.linalg.norm(mid, axis=1)
     theta_mid = np.arccos(np.clip(mid[:, 0] / r_mid, -1, 1))
     upstream = r_mid > bow_shock_jelinek2012(np.minimum(theta_mid, 2.6), 2.0) + 2.0
-    p_block = BLOCK_AVAILABILITY * np.where(upstream, SOLAR_WIND_BLOCK_FACTOR, 1.0)
+    p_block = block_availability * np.where(upstream, SOLAR_WIND_BLOCK_FACTOR, 1.0)
     blocks = rng.random(12) < p_block
     minute_ok = roi & np.repeat(blocks, 120)
     if not minute_ok.any():
@@ -148,11 +160,12 @@ def generate_day(day, root, seed: int, sw: dict, cycle: float) -> dict:
         return np.interp(fm, idx, a)
 
     pos_gsm = np.stack([at(r_gsm_m[:, k]) for k in range(3)], -1) / R_E_KM
-    np.stack([at(r_gse_m[:, k]) for k in range(3)], -1) / R_E_KM
     tilt = at(coordinates.dipole_tilt(tm))
     ang_gsm2gse = at(_rot_angle(tm, coordinates.gsm_to_gse))
     swd = {k: at(np.asarray(v, float)) for k, v in sw.items()}
     swd["imf"] = np.stack([swd["bx_gse"], swd["by_gsm"], swd["bz_gsm"]], -1)
+    # aberration along GSE Y, then rotated to GSM (rotating back to GSE gives Vz_GSE = 0)
+    swd["v_sw_gsm"] = solar_wind_velocity_gsm(swd["v"], -ang_gsm2gse)
     activity = np.clip(np.clip(-swd["bz_gsm"], 0, None) / 5.0 + swd["dst"] / -100.0, 0, 1)
     noise = noise_series(rng, sec.size, 1.0, activity)
     m = model_samples(pos_gsm, tilt, swd, noise)
@@ -246,7 +259,9 @@ def generate_day(day, root, seed: int, sw: dict, cycle: float) -> dict:
             summary["files"] += 1
 
     truth = root / "truth" / "mms1" / y / mo / f"mms1_truth_{ymd}.parquet"
-    writer.write_truth(truth, t_fpi, reg, REGIONS)
+    # the truth is keyed by the centre of each accumulation (what the readers return: FPI's
+    # Epoch is its start, Epoch_plus_var = 4.5 s after it)
+    writer.write_truth(truth, t_fpi + np.timedelta64(int(FPI_DT_S * 5e8), "ns"), reg, REGIONS)
     summary["fpi_samples"] = int(t_rel.size)
     counts = np.bincount(reg, minlength=len(REGIONS))
     summary["regions"] = {REGIONS[i]: int(c) for i, c in enumerate(counts) if c}
@@ -266,8 +281,8 @@ def _duplicate(rng, epoch, *arrays):
 # --- orchestration ---------------------------------------------------------------------------
 
 def _worker(args):
-    day, root, seed, sw, cycle = args
-    return generate_day(day, root, seed, sw, cycle)
+    day, root, seed, sw, cycle, p_block = args
+    return generate_day(day, root, seed, sw, cycle, block_availability=p_block)
 
 
 def write_indices(root: Path, drv: Driver):
@@ -279,16 +294,20 @@ def write_indices(root: Path, drv: Driver):
         return np.asarray(a[: nh * 60], float).reshape(nh, 60).mean(axis=1)
 
     bx, by, bz = hourly(drv.bx_gse), hourly(drv.by_gse), hourly(drv.bz_gse)
+    alpha = (hourly(drv.alpha_ratio) if np.ndim(drv.alpha_ratio)
+             else np.full(nh, float(drv.alpha_ratio)))
     by_m, bz_m = hourly(drv.by_gsm), hourly(drv.bz_gsm)
     bmag = hourly(np.sqrt(drv.bx_gse.astype(float) ** 2 + drv.by_gse ** 2 + drv.bz_gse ** 2))
     bvec = np.sqrt(bx**2 + by**2 + bz**2)
     n, v, tp = hourly(drv.n), hourly(drv.v), hourly(drv.t_p)
-    pdyn = 2e-6 * n * v**2  # nPa, OMNI's definition (2e-6 Np Vp^2, alphas included)
+    # OMNI's flow pressure from the hourly n and V and the He++/H+ ratio written as word 28:
+    # the one definition the driver's boundaries use too (dynamic_pressure_npa)
+    pdyn = dynamic_pressure_npa(n, v, alpha)
     words = {
         5: np.full(nh, 51), 6: np.full(nh, 51), 7: np.full(nh, 60), 8: np.full(nh, 60),
         9: bmag, 10: bvec, 11: np.degrees(np.arcsin(bz / np.maximum(bvec, 1e-6))),
         12: np.degrees(np.arctan2(by, bx)) % 360, 13: bx, 14: by, 15: bz, 16: by_m, 17: bz_m,
-        23: tp, 24: n, 25: v, 26: np.zeros(nh), 27: np.zeros(nh), 28: np.full(nh, 0.04),
+        23: tp, 24: n, 25: v, 26: np.zeros(nh), 27: np.zeros(nh), 28: alpha,
         29: pdyn, 36: -v * bz_m * 1e-3, 41: drv.dst_hourly,
         49: np.zeros(nh),
     }
@@ -302,12 +321,17 @@ def write_indices(root: Path, drv: Driver):
 
 
 def generate_archive(out_dir, start, end, seed: int = 0, every_nth_day: int = 1,
-                     workers: int | None = None, progress: bool = True) -> dict:
+                     workers: int | None = None, progress: bool = True, omni=None,
+                     block_availability: float | None = None) -> dict:
     """Write a synthetic MMS1 archive for days ``[start, end)`` under ``out_dir``.
 
     ``every_nth_day`` keeps one day in n (a small archive spread over the span, for tests);
     the driver and indices always cover the whole span. ``workers`` processes (default 2;
-    1 runs in this process). Returns the ``archive.json`` content plus a summary.
+    1 runs in this process). ``omni``: OMNI2 hourly files to drive the archive from real
+    solar wind and Dst (:func:`~atlas_core.synth.driver.driver_from_omni`) instead of the
+    synthetic driver. ``block_availability``: the probability that a 2-hour block in the
+    region of interest has fast-survey data (default :data:`BLOCK_AVAILABILITY`; 1 keeps every
+    block, for a like-with-like day). Returns the ``archive.json`` content plus a summary.
     """
     t0 = time.perf_counter()
     root = Path(out_dir)
@@ -316,16 +340,21 @@ def generate_archive(out_dir, start, end, seed: int = 0, every_nth_day: int = 1,
     if d1 <= d0:
         raise ValueError(f"synth: end {end} is not after start {start}")
     days = np.arange(d0, d1, np.timedelta64(1, "D"))[:: max(1, int(every_nth_day))]
-    drv = make_driver(d0, d1, seed)
+    if omni:
+        drv = driver_from_omni(omni, d0, d1, seed)
+    else:
+        drv = make_driver(d0, d1, seed)
     write_indices(root, drv)
+    p_block = BLOCK_AVAILABILITY if block_availability is None else float(block_availability)
     cycle = solar_cycle_activity(days.astype("datetime64[ns]"))
     tasks = []
     for d, c in zip(days, cycle, strict=False):
         sw = drv.slice(d.astype("datetime64[ns]"), 1441 if d + 1 < d1 else 1440)
         if sw["n"].size == 1440:  # the last day: repeat the last minute
             sw = {k: np.r_[a, a[-1:]] for k, a in sw.items()}
-        tasks.append((str(d), str(root), int(seed), sw, float(c)))
+        tasks.append((str(d), str(root), int(seed), sw, float(c), p_block))
     quiet = float(np.mean(np.abs(drv.dst_hourly) <= 20.0))
+    driver_source = drv.source
     dst_min = float(np.min(drv.dst_hourly))
     del drv  # the workers need only their day's slice: free the series before forking
     gc.collect()
@@ -355,6 +384,7 @@ def generate_archive(out_dir, start, end, seed: int = 0, every_nth_day: int = 1,
     meta = {
         "synthetic": True, "generator": "atlas_core.synth", "version": GENERATOR_VERSION,
         "seed": int(seed), "start": str(d0), "end": str(d1), "probe": "mms1",
+        "driver": driver_source, "block_availability": p_block,
         "every_nth_day": int(every_nth_day), "fgm_rate_sps": FGM_RATE_SPS,
         "days": int(len(days)), "days_with_data": int(sum(1 for s in summaries if s["files"])),
         "files": int(sum(s["files"] for s in summaries)),

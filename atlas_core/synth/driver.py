@@ -35,7 +35,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from atlas_core.physics import coordinates
-from atlas_core.physics.boundaries import dynamic_pressure_npa
+from atlas_core.physics.boundaries import SW_ALPHA_RATIO, dynamic_pressure_npa
 
 MINUTE = np.timedelta64(60, "s")
 
@@ -69,8 +69,9 @@ class Driver:
     """The solar wind and Dst at 1-min cadence from ``t0`` (all arrays length N).
 
     ``n`` cm^-3, ``v`` km/s (radial, antisunward), ``bx_gse, by_gse, bz_gse, by_gsm, bz_gsm`` nT,
-    ``pdyn`` nPa, ``t_p`` proton temperature K, ``dst`` nT (the hourly index, held over the hour:
-    ``dst_hourly[h]`` is the value for hour h, as Kyoto publishes it).
+    ``pdyn`` nPa (OMNI's flow pressure, :func:`~atlas_core.physics.boundaries.dynamic_pressure_npa`),
+    ``t_p`` proton temperature K, ``dst_hourly`` nT (``dst_hourly[h]`` is the mean over hour h,
+    as Kyoto publishes it).
     """
 
     t0: np.datetime64
@@ -83,10 +84,14 @@ class Driver:
     bz_gsm: np.ndarray
     t_p: np.ndarray
     dst_hourly: np.ndarray
+    alpha_ratio: float | np.ndarray = SW_ALPHA_RATIO
+    """He++/H+ density ratio: a constant, or one value per minute (from OMNI word 28)."""
+    source: str = "synthetic"
+    """``"synthetic"`` or the OMNI files the solar wind and Dst come from."""
 
     @property
     def pdyn(self) -> np.ndarray:
-        return dynamic_pressure_npa(self.n, self.v)
+        return dynamic_pressure_npa(self.n, self.v, self.alpha_ratio)
 
     @property
     def times(self) -> np.ndarray:
@@ -110,7 +115,8 @@ class Driver:
                ("n", "v", "bx_gse", "by_gse", "bz_gse", "by_gsm", "bz_gsm", "t_p")}
         h = np.arange(self.dst_hourly.size) * 60.0 + 30.0
         out["dst"] = np.interp(np.arange(i0, i0 + out["n"].size), h, self.dst_hourly)
-        out["pdyn"] = dynamic_pressure_npa(out["n"], out["v"])
+        alpha = (self.alpha_ratio[sl] if np.ndim(self.alpha_ratio) else self.alpha_ratio)
+        out["pdyn"] = dynamic_pressure_npa(out["n"], out["v"], alpha)
         return out
 
 
@@ -223,14 +229,7 @@ def make_driver(start, end, seed: int) -> Driver:
     # proton temperature (K), Lopez & Freeman (1986)-like speed dependence, with scatter
     t_p = np.clip((0.031 * v - 4.39) ** 2 * 1e3 * np.exp(ar1(rng, n, 600, 0.3)), 5e3, 1e6)
 
-    # GSE -> GSM: a rotation about X; its angle varies slowly, so evaluate it hourly
-    hour_idx = np.arange(0, n, 60)
-    e_y = coordinates.gse_to_gsm(np.tile([0.0, 1.0, 0.0], (hour_idx.size, 1)), times[hour_idx])
-    ang_h = np.unwrap(np.arctan2(e_y[:, 2], e_y[:, 1]))
-    ang = np.interp(np.arange(n), hour_idx, ang_h)
-    ca, sa = np.cos(ang), np.sin(ang)
-    by_gsm = ca * by - sa * bz
-    bz_gsm = sa * by + ca * bz
+    by_gsm, bz_gsm = _gse_to_gsm_yz(by, bz, times)
 
     f32 = np.float32
     drv = Driver(
@@ -238,8 +237,10 @@ def make_driver(start, end, seed: int) -> Driver:
         by_gse=by.astype(f32), bz_gse=bz.astype(f32), by_gsm=by_gsm.astype(f32),
         bz_gsm=bz_gsm.astype(f32), t_p=t_p.astype(f32), dst_hourly=np.zeros(0),
     )
+    pdyn = drv.pdyn
     drv.dst_hourly = dst_obrien_mcpherron(
-        _hourly(v), np.clip(-_hourly(bz_gsm), 0, None), _hourly(drv.pdyn), rng
+        _hourly(v), np.clip(-_hourly(bz_gsm), 0, None), _hourly(pdyn), rng,
+        sqrt_pdyn=_hourly(np.sqrt(pdyn)),
     )
     # drop the spin-up
     drv.t0 = t_start
@@ -249,33 +250,143 @@ def make_driver(start, end, seed: int) -> Driver:
     return drv
 
 
+OMNI_GAP_WARN_H = 24
+"""Gaps in the OMNI solar wind longer than this (hours) are reported when they are filled."""
+
+
+def driver_from_omni(omni_paths, start, end, seed: int = 0) -> Driver:
+    """The 1-min driver from real OMNI2 hourly files (NASA SPDF ``omni2_YYYY.dat``), for days
+    ``[start, end)``: storms, sheath densities and boundary motions then follow real history.
+
+    Hourly values stand for their hour (OMNI averages over it), so they are placed at the hour
+    centres and interpolated linearly to minutes: proton density (word 24), speed (25),
+    temperature (23), He++/H+ ratio (28) and the IMF in GSE (13-15). The minute-scale IMF
+    fluctuations an hourly average removes are put back as red noise (40 min correlation, as
+    in :func:`make_driver`) with each hour's own standard deviations (words 20-22), seeded
+    by ``seed``. GSM components come from the real GSE -> GSM rotation. Dst is OMNI's (word 41,
+    Kyoto's hourly values), not the O'Brien & McPherron model. Missing hours are filled by
+    linear interpolation between the valid ones (gaps longer than :data:`OMNI_GAP_WARN_H` h
+    are logged); a span the files do not cover raises ``ValueError``.
+    """
+    import logging
+
+    from atlas_core.sources.indices import read_omni2
+
+    t_start = np.datetime64(start, "D").astype("datetime64[ns]")
+    t_end = np.datetime64(end, "D").astype("datetime64[ns]")
+    paths = [str(p) for p in omni_paths]
+    if not paths:
+        raise ValueError("driver_from_omni: no OMNI2 file given")
+    import pandas as pd
+
+    table = pd.concat([read_omni2(p) for p in paths]).sort_index()
+    table = table[~table.index.duplicated(keep="last")]
+    hours = np.arange(t_start, t_end, np.timedelta64(1, "h"))
+    have = table.index.values
+    if have.size == 0 or have.min() > hours[0] or have.max() < hours[-1]:
+        span = (f"{have.min()} .. {have.max()}" if have.size else "nothing")
+        raise ValueError(f"the OMNI2 file(s) {', '.join(paths)} cover {span}, not the span "
+                         f"{start} .. {end} asked for")
+    # one hour either side, so that the minutes of the first and last half hours interpolate
+    lo, hi = hours[0] - np.timedelta64(1, "h"), hours[-1] + np.timedelta64(1, "h")
+    table = table.loc[lo:hi]
+    t_h = (table.index.values - t_start).astype("timedelta64[s]").astype(np.int64) / 60.0 + 30.0
+    n_min = int((t_end - t_start) // MINUTE)
+    t_m = np.arange(n_min, dtype=float)
+    log = logging.getLogger(__name__)
+
+    def minutes(col: str, default: float | None = None) -> np.ndarray:
+        v = table[col].to_numpy(dtype=float) if col in table else np.full(len(table), np.nan)
+        ok = np.isfinite(v)
+        if not ok.any():
+            if default is None:
+                raise ValueError(f"the OMNI2 file(s) hold no valid {col} in {start} .. {end}")
+            return np.full(n_min, default)
+        if (~ok).any():
+            gaps = np.diff(np.flatnonzero(np.r_[True, ok, True])) - 1
+            if gaps.max() > OMNI_GAP_WARN_H:
+                log.warning("OMNI %s: a gap of %d hours filled by interpolation", col, gaps.max())
+        return np.interp(t_m, t_h[ok], v[ok])
+
+    n = np.clip(minutes("sw_n"), 0.1, None)
+    v = np.clip(minutes("sw_v"), 200.0, None)
+    t_p = np.clip(minutes("sw_t_k"), 5e3, None)
+    alpha = np.clip(minutes("na_np", SW_ALPHA_RATIO), 0.0, 0.3)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0A1F]))
+    comps = []
+    for col, sig in (("bx_gse", "sigma_bx"), ("by_gse", "sigma_by"), ("bz_gse", "sigma_bz")):
+        mean = minutes(col)
+        sigma = np.clip(minutes(sig, 1.0), 0.0, 10.0)
+        comps.append(mean + sigma * ar1(rng, n_min, 40, 1.0))
+    bx, by, bz = comps
+    times = t_start + np.arange(n_min) * MINUTE
+    by_gsm, bz_gsm = _gse_to_gsm_yz(by, bz, times)
+    dst = table["dst"].to_numpy(dtype=float) if "dst" in table else np.full(len(table), np.nan)
+    ok = np.isfinite(dst)
+    if not ok.any():
+        raise ValueError(f"the OMNI2 file(s) hold no Dst in {start} .. {end}")
+    in_span = (table.index.values >= t_start) & (table.index.values < t_end)
+    dst_h = np.interp(t_h[in_span], t_h[ok], dst[ok])
+    f32 = np.float32
+    return Driver(
+        t0=t_start, n=n.astype(f32), v=v.astype(f32), bx_gse=bx.astype(f32),
+        by_gse=by.astype(f32), bz_gse=bz.astype(f32), by_gsm=by_gsm.astype(f32),
+        bz_gsm=bz_gsm.astype(f32), t_p=t_p.astype(f32), dst_hourly=dst_h,
+        alpha_ratio=alpha.astype(f32), source="omni:" + ",".join(paths),
+    )
+
+
+def _gse_to_gsm_yz(by, bz, times) -> tuple[np.ndarray, np.ndarray]:
+    """GSE -> GSM of the Y and Z components of 1-min series: a rotation about X whose angle
+    varies slowly, so it is evaluated hourly and interpolated."""
+    n = by.size
+    hour_idx = np.arange(0, n, 60)
+    e_y = coordinates.gse_to_gsm(np.tile([0.0, 1.0, 0.0], (hour_idx.size, 1)), times[hour_idx])
+    ang_h = np.unwrap(np.arctan2(e_y[:, 2], e_y[:, 1]))
+    ang = np.interp(np.arange(n), hour_idx, ang_h)
+    ca, sa = np.cos(ang), np.sin(ang)
+    return ca * by - sa * bz, sa * by + ca * bz
+
+
 def _hourly(x: np.ndarray) -> np.ndarray:
     m = x.size // 60
     return x[: m * 60].reshape(m, 60).mean(axis=1)
 
 
-def dst_obrien_mcpherron(v_kms, bs_nT, pdyn_nPa, rng=None, dst0: float = -10.0) -> np.ndarray:
-    """Hourly Dst (nT) from hourly V (km/s), Bs = max(-Bz_GSM, 0) (nT) and Pdyn (nPa).
+def dst_obrien_mcpherron(v_kms, bs_nT, pdyn_nPa, rng=None, dst0: float = -10.0,
+                         sqrt_pdyn=None) -> np.ndarray:
+    """Hourly Dst (nT), each value the mean over its hour, from hourly V (km/s),
+    Bs = max(-Bz_GSM, 0) (nT) and Pdyn (nPa).
 
     O'Brien & McPherron (2000): ``VBs`` in mV/m (= 1e-3 V[km/s] Bs[nT]),
     ``Q = -4.4 (VBs - 0.49)`` nT/h above 0.49 mV/m, ``tau = 2.4 exp(9.74/(4.69 + VBs))`` h,
     ``dDst*/dt = Q - Dst*/tau``, ``Dst = Dst* + 7.26 sqrt(Pdyn) - 11``. Integrated with the
-    exact solution over each hour (Q and tau held constant within the hour). An optional
-    ``rng`` adds 2 nT of red measurement noise (station and baseline effects).
+    exact solution over each hour (Q and tau held constant within the hour): from ``s`` at the
+    start of hour k, ``Dst*(t) = Q tau + (s - Q tau) e^{-t/tau}``, whose mean over the hour is
+    ``Q tau + (s - Q tau) tau (1 - e^{-1/tau})``. That mean is what is returned: Kyoto's hourly
+    Dst is computed from the observatories' hourly mean values (Sugiura & Kamei 1991), so an
+    hour's value stands for the whole hour, not its end (the end-of-hour value would lead the
+    truth by ~30 min). ``sqrt_pdyn`` (optional): the hourly mean of sqrt(Pdyn) for the
+    pressure term (default sqrt of ``pdyn_nPa``). An optional ``rng`` adds 2 nT of red
+    measurement noise (station and baseline effects).
     """
     vbs = 1e-3 * np.asarray(v_kms, float) * np.asarray(bs_nT, float)
     q = np.where(vbs > 0.49, -4.4 * (vbs - 0.49), 0.0)
     tau = 2.4 * np.exp(9.74 / (4.69 + vbs))
     decay = np.exp(-1.0 / tau)
+    root_p = np.sqrt(np.asarray(pdyn_nPa, float)) if sqrt_pdyn is None else np.asarray(sqrt_pdyn, float)
     # Dst*(k+1) = Dst*(k) e^{-1/tau} + Q tau (1 - e^{-1/tau}): a linear recurrence with a
     # time-varying coefficient; a Python loop over hours is ~0.1 s for ten years.
     forcing = q * tau * (1 - decay)
-    star = np.empty(vbs.size)
-    s = dst0 - 7.26 * np.sqrt(pdyn_nPa[0]) + 11.0
+    mean_w = tau * (1 - decay)  # weight of (s - Q tau) in the hour's mean
+    start = np.empty(vbs.size)
+    s = dst0 - 7.26 * root_p[0] + 11.0
     for k in range(vbs.size):
+        start[k] = s
         s = s * decay[k] + forcing[k]
-        star[k] = s
-    dst = star + 7.26 * np.sqrt(np.asarray(pdyn_nPa, float)) - 11.0
+    qtau = q * tau
+    star_mean = qtau + (start - qtau) * mean_w
+    dst = star_mean + 7.26 * root_p - 11.0
     if rng is not None:
         dst = dst + ar1(rng, dst.size, 6, 2.0)
     return dst

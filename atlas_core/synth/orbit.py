@@ -92,20 +92,45 @@ def _mean_from_true(nu, e):
     return ecc_anom - e * np.sin(ecc_anom)
 
 
-def mean_anomaly(times, step_s: float = 600.0) -> np.ndarray:
-    """Mean anomaly (rad, unwrapped) at ``times``: M(epoch) + integral of the mean motion.
+def _mean_motion_integral(s: np.ndarray) -> np.ndarray:
+    """Integral of the mean motion from the first phase node to ``s`` (seconds since 1970), rad.
 
-    The integral runs on a ``step_s`` grid from the epoch (trapezoid rule; the mean motion only
-    changes during the apogee-raising ramps, so the grid error is far below a metre).
-    """
+    Between phase nodes the apogee, hence the semi-major axis, is linear in time,
+    ``a(t) = a0 + k t``, and ``n = sqrt(mu) a^{-3/2}`` integrates exactly:
+    ``int n dt = 2 sqrt(mu) (a0^{-1/2} - a(t)^{-1/2}) / k`` (``n dt`` where ``k`` = 0); before the
+    first and after the last node ``a`` is constant. Closed form and vectorised: the cost is
+    linear in the number of times, whatever the span."""
+    t_nodes = _PHASE_T
+    a_nodes = 0.5 * (_PHASE_APO + PERIGEE_RE) * R_E_KM
+    sq_mu = np.sqrt(MU_EARTH_KM3_S2)
+
+    def segment(a0, a1, dt):
+        # integral over a segment of length dt whose a goes linearly from a0 to a1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ramp = 2.0 * sq_mu * (a0 ** -0.5 - a1 ** -0.5) * dt / (a1 - a0)
+        flat = sq_mu * a0 ** -1.5 * dt
+        return np.where(np.abs(a1 - a0) > 1e-9 * a0, ramp, flat)
+
+    seg_dt = np.diff(t_nodes)
+    cum = np.concatenate([[0.0], np.cumsum(segment(a_nodes[:-1], a_nodes[1:], seg_dt))])
+    s = np.asarray(s, dtype=float)
+    i = np.clip(np.searchsorted(t_nodes, s, side="right") - 1, 0, t_nodes.size - 2)
+    before, after = s < t_nodes[0], s > t_nodes[-1]
+    dt = np.clip(s - t_nodes[i], 0.0, seg_dt[i])
+    a_s = np.interp(s, t_nodes, a_nodes)
+    out = cum[i] + segment(a_nodes[i], a_s, dt)
+    out = np.where(before, sq_mu * a_nodes[0] ** -1.5 * (s - t_nodes[0]), out)
+    out = np.where(after, cum[-1] + sq_mu * a_nodes[-1] ** -1.5 * (s - t_nodes[-1]), out)
+    return out
+
+
+def mean_anomaly(times) -> np.ndarray:
+    """Mean anomaly (rad, unwrapped) at ``times``: M(epoch) + the integral of the mean motion
+    from the epoch (:func:`_mean_motion_integral`, exact for the piecewise-linear apogee)."""
     s = _seconds(times)
     s0 = _seconds(EPOCH)
     m0 = _mean_from_true(np.radians(TRUE_ANOMALY_AT_EPOCH_DEG), _elements_s(np.array(s0))["e"])
-    lo, hi = min(s.min(), s0), max(s.max(), s0)
-    grid = np.arange(lo - step_s, hi + 2 * step_s, step_s)
-    n = _elements_s(grid)["n"]
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (n[1:] + n[:-1]) * step_s)])
-    return m0 + np.interp(s, grid, cum) - np.interp(s0, grid, cum)
+    return m0 + _mean_motion_integral(s) - _mean_motion_integral(np.array(s0))
 
 
 def _solve_kepler(m, e, iterations: int = 12):

@@ -26,8 +26,10 @@ textbook picture (e.g. Baumjohann & Treumann, "Basic Space Plasma Physics"):
 - magnetosheath: density compression ~3.9 behind the nose falling to ~1.5 on the far flanks,
   a depletion layer and field pile-up near the subsolar magnetopause, flow from near
   stagnation at the nose to ~0.65 V_sw at the terminator and faster downstream, temperature from energy conservation
-  (kT = kT_sw + (m_p/5) (V_sw^2 - V^2)), draped IMF, strong turbulence;
-- boundary layer: a mix of sheath and magnetospheric plasma;
+  shared between ions and electrons (kT_i = kT_sw + 7/8 (m_p/5) (V_sw^2 - V^2) for T_i/T_e = 7),
+  draped IMF, strong turbulence;
+- boundary layer: a mix of sheath and magnetospheric plasma whose field rotates from the
+  sheath's direction to the magnetosphere's with its magnitude between the two;
 - magnetosphere: dipole field (tilted, IGRF-like moment) compressed on the dayside
   (Chapman-Ferraro image, doubling at the magnetopause) plus a tail field whose lobe strength
   follows the solar-wind pressure; hot (keV) tenuous ions; near-Earth ions hotter in storms;
@@ -39,7 +41,8 @@ textbook picture (e.g. Baumjohann & Treumann, "Basic Space Plasma Physics"):
 What it does not represent: cusps, the plasmasphere (cold ions FPI misses anyway), reconnection
 jets at the magnetopause, flux transfer events, Kelvin-Helmholtz vortices, hot flow anomalies,
 magnetosheath jets, substorm current wedges; the bow shock and magnetopause are axisymmetric
-about X with no aberration; no solar-wind propagation delay.
+about X (the flow's ~4 deg aberration is in the solar-wind velocity, along GSE Y, but the
+boundaries are not turned with it); no solar-wind propagation delay.
 """
 
 from __future__ import annotations
@@ -67,6 +70,30 @@ DIPOLE_B0_NT = 30000.0
 """Equatorial surface field of the dipole, nT (|g10, g11, h11| of IGRF ~ 29,800 nT)."""
 HINGE_RE = 8.0
 """Current-sheet hinging distance, R_E."""
+SHEATH_TI_TE = 7.0
+"""Ion-to-electron temperature ratio behind the bow shock: the shock heats ions far more than
+electrons (Schwartz et al. 1988, "Electron heating and the potential jump across fast mode
+shocks", JGR 93, 12923), so the sheath's T_i/T_e is usually high, ~4-10, and lower in
+magnetic clouds (Lavraud et al. 2009, GRL 36, L18109)."""
+
+
+EARTH_ORBITAL_SPEED_KMS = 29.78
+"""Earth's mean orbital speed, km/s. Earth moves along -Y_GSE, so in Earth's frame the radial
+solar wind gains +29.78 km/s along +Y_GSE: the ~4 deg aberration of the flow."""
+
+
+def solar_wind_velocity_gsm(v_kms, gse_to_gsm_angle_rad) -> np.ndarray:
+    """The solar-wind velocity vector (N, 3) in GSM, km/s, for a radial wind of speed ``v_kms``.
+
+    The aberration from Earth's orbital motion is applied where it is physical, along GSE Y
+    (``V_GSE = (-V, +29.78, 0)`` km/s), and the vector is then rotated to GSM by the angle of the
+    GSE -> GSM rotation about X (``gse_to_gsm_angle_rad``, per sample). Rotating it back to GSE
+    gives Vz_GSE = 0 whatever the season and time of day."""
+    v = np.asarray(v_kms, dtype=float)
+    ang = np.asarray(gse_to_gsm_angle_rad, dtype=float)
+    vy = np.full_like(v, EARTH_ORBITAL_SPEED_KMS)
+    c, s = np.cos(ang), np.sin(ang)
+    return np.stack([-v, c * vy, s * vy], -1)
 
 
 def storm_level(dst_nT) -> np.ndarray:
@@ -109,11 +136,44 @@ def _norm(v):
     return np.linalg.norm(v, axis=1)
 
 
+def rotate_field(b_from: np.ndarray, b_to: np.ndarray, w, normal: np.ndarray) -> np.ndarray:
+    """The field a fraction ``w`` (0..1) of the way from ``b_from`` to ``b_to`` (both (N, 3), nT):
+    magnitude interpolated linearly, direction rotated through the angle between the two in
+    their common plane (spherical linear interpolation). Where the two are (anti)parallel the
+    plane is undefined: the rotation is then about ``normal`` (N, 3) (the magnetopause
+    normal, so the field turns within the boundary surface, as across a rotational
+    discontinuity). ``|result|`` lies between ``|b_from|`` and ``|b_to|`` for every ``w``."""
+    w = np.asarray(w, dtype=float)
+    ma, mb = _norm(b_from), _norm(b_to)
+    a = b_from / np.maximum(ma, 1e-12)[:, None]
+    b = b_to / np.maximum(mb, 1e-12)[:, None]
+    cos_ab = np.clip(np.sum(a * b, axis=1), -1.0, 1.0)
+    omega = np.arccos(cos_ab)
+    perp = b - cos_ab[:, None] * a  # b's part orthogonal to a: the rotation plane
+    pn = _norm(perp)
+    fallback = np.cross(normal, a)  # tangential to the boundary and orthogonal to a
+    fb = _norm(fallback)
+    use_fb = pn < 1e-6
+    if use_fb.any():
+        # a along the normal too: any direction orthogonal to a
+        other = np.where(np.abs(a[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+        alt = np.cross(a, other)
+        fallback = np.where((fb < 1e-6)[:, None], alt, fallback)
+        perp = np.where(use_fb[:, None], fallback, perp)
+        pn = _norm(perp)
+    c = perp / np.maximum(pn, 1e-12)[:, None]
+    ang = w * omega
+    direction = np.cos(ang)[:, None] * a + np.sin(ang)[:, None] * c
+    return direction * ((1 - w) * ma + w * mb)[:, None]
+
+
 def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> dict:
     """Region and plasma/field at ``N`` samples.
 
     ``pos`` (N, 3) GSM R_E; ``tilt`` (N,) dipole tilt rad; ``sw`` the driver at the samples
-    (``n, v, bx_gse, by_gsm, bz_gsm, t_p, pdyn, dst``; IMF components in GSM as ``imf`` (N, 3));
+    (``n, v, bx_gse, by_gsm, bz_gsm, t_p, pdyn, dst``; IMF components in GSM as ``imf`` (N, 3);
+    the solar-wind velocity vector in GSM, aberration included, as ``v_sw_gsm`` (N, 3): see
+    :func:`solar_wind_velocity_gsm`);
     ``noise`` unit-variance red-noise series (see :func:`noise_series`).
     Returns ``region`` (int8 codes into :data:`REGIONS`), ``n`` cm^-3, ``v`` (N, 3) km/s GSM,
     ``tpara``, ``tperp`` eV, ``b`` (N, 3) nT GSM.
@@ -192,7 +252,11 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     v_sh_vec = -v_sh[:, None] * np.cos(psi)[:, None] * np.array([1.0, 0, 0]) \
         + (v_sh * np.sin(psi))[:, None] * rho_hat3
     kt_sw = sw["t_p"] / 11604.5
-    t_sh = kt_sw + (M_P_KG / 5.0) * ((v_sw * 1e3) ** 2 - (v_sh * 1e3) ** 2) / EV_J
+    # energy conservation along a streamline (Spreiter et al. 1966): the flow energy lost,
+    # 1/2 m_p (V_sw^2 - V^2), becomes the enthalpy 5/2 k (T_i + T_e) of ions and electrons;
+    # the ions take T_i / (T_i + T_e) of it (:data:`SHEATH_TI_TE`)
+    ion_share = SHEATH_TI_TE / (SHEATH_TI_TE + 1.0)
+    t_sh = kt_sw + ion_share * (M_P_KG / 5.0) * ((v_sw * 1e3) ** 2 - (v_sh * 1e3) ** 2) / EV_J
     t_sh = np.maximum(t_sh, 20.0)
     rhat = pos / r[:, None]
     imf_t = imf - 0.75 * np.sum(imf * rhat, axis=1)[:, None] * rhat
@@ -212,7 +276,7 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     wave = np.empty(N)  # delta-B amplitude, nT
 
     flow_e = 0.5 * M_P_KG * (v_sw * 1e3) ** 2 / EV_J
-    v_sw_vec = np.stack([-v_sw, 29.0 + 0 * v_sw, 0 * v_sw], -1)
+    v_sw_vec = np.asarray(sw["v_sw_gsm"], dtype=float)  # aberrated, see solar_wind_velocity_gsm
 
     def put(mask, n, t, v, b, sn, st, sv, w, an=1.0):
         nval[mask] = n[mask] if np.ndim(n) else n
@@ -234,18 +298,28 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     quasi_par = np.clip(cos_bn, 0, 1)
     put(m, n_sh, t_sh, v_sh_vec, b_sh, 0.2, 0.12, 0.12 * v_sh + 15.0,
         (0.25 + 0.25 * quasi_par) * bsh_mag, 1.0 + 0.4 * (1 - s) * half)
-    # boundary layer: a mix, weight w to the magnetosphere
+    # boundary layer (the low-latitude boundary layer, LLBL): sheath plasma mixed into closed
+    # magnetospheric field lines, the mix changing with depth (weight w to the magnetosphere).
+    # Density and temperature mix geometrically between the two sides. The field is not a
+    # linear mix of the two vectors (antiparallel sheath and magnetospheric fields under a
+    # southward IMF would cancel, giving |B| ~ 1 nT and beta* ~ 5000, which no observed layer
+    # shows): its magnitude is interpolated and its direction rotated from the sheath's to the
+    # magnetosphere's about the magnetopause normal, the field rotation of a magnetopause
+    # current layer (e.g. Paschmann et al. 1979; Berchem & Russell 1982), so |B| stays between
+    # the two sides' and the total pressure B^2/2mu0 + n k T stays roughly balanced across it.
     depth = np.clip((r_mp - r) / delta_bl, 0, 1)
     w = 0.2 + 0.6 * depth
     n_edge = n_sw * comp * 0.45  # density drops across the magnetopause
-    n_bl = np.exp((1 - w) * np.log(n_edge) + w * np.log(0.5))
-    t_bl = np.exp((1 - w) * np.log(np.maximum(t_sh, 50)) + w * np.log(3000.0))
+    n_dm = 0.45 * (1 + 0.5 * storm)  # the dayside magnetosphere's values (below)
+    t_dm = 3800.0 * (1 + 0.3 * storm)
+    n_bl = np.exp((1 - w) * np.log(n_edge) + w * np.log(n_dm))
+    t_bl = np.exp((1 - w) * np.log(np.maximum(t_sh, 50)) + w * np.log(t_dm))
     v_bl = v_sh_vec * (0.9 * (1 - w))[:, None]
-    b_bl = w[:, None] * b_ms + (1 - w)[:, None] * b_sh
+    b_bl = rotate_field(b_sh, b_ms, w, rhat)
     m = region == CODE["boundary_layer"]
-    put(m, n_bl, t_bl, v_bl, b_bl, 0.35, 0.25, 40.0, 0.2 * _norm(b_bl))
+    put(m, n_bl, t_bl, v_bl, b_bl, 0.35, 0.25, 40.0, 0.0)
     m = region == CODE["dayside_magnetosphere"]
-    put(m, 0.45 * (1 + 0.5 * storm), 3800.0 * (1 + 0.3 * storm), 0.0, b_ms, 0.3, 0.2, 15.0,
+    put(m, n_dm, t_dm, 0.0, b_ms, 0.3, 0.2, 15.0,
         0.03 * _norm(b_ms), 1.15)
     # inner magnetosphere: hot ring-current ions, cooler at high magnetic latitude
     mlat = np.arcsin(np.clip(np.sum(pos * np.stack([np.sin(tilt), 0 * tilt, np.cos(tilt)], -1),
@@ -278,6 +352,16 @@ def model_samples(pos: np.ndarray, tilt: np.ndarray, sw: dict, noise: dict) -> d
     t_out = tval * np.exp(sig_t * noise["t"])
     v_out = vvec + sig_v[:, None] * noise["v"]
     b_out = bvec + wave[:, None] * noise["b"]
+    # the boundary layer's field fluctuates in direction (20 %) and, anti-correlated with the
+    # density as in pressure-balanced structures, in magnitude (10 %): multiplicative, so the
+    # layer's |B| never falls far below the smaller of the two sides'
+    bl = region == CODE["boundary_layer"]
+    if bl.any():
+        b0 = bvec[bl]
+        mag = _norm(b0)
+        u = b0 / np.maximum(mag, 1e-9)[:, None] + 0.2 * noise["b"][bl]
+        u /= np.maximum(_norm(u), 1e-9)[:, None]
+        b_out[bl] = u * (mag * np.exp(-0.1 * noise["n"][bl]))[:, None]
     tpara = 3.0 * t_out / (1.0 + 2.0 * aniso)
     tperp = aniso * tpara
     return {"region": region, "n": n_out, "v": v_out, "tpara": tpara, "tperp": tperp,

@@ -198,9 +198,11 @@ def write_fgm(path: Path, version: str, epoch_tt2000: np.ndarray, b_gse: np.ndar
 
 
 def write_fpi_dis(path: Path, version: str, epoch_tt2000: np.ndarray, n: np.ndarray,
-                  v_gse: np.ndarray, tpara: np.ndarray, tperp: np.ndarray, errorflags: np.ndarray):
+                  v_gse: np.ndarray, tpara: np.ndarray, tperp: np.ndarray, errorflags: np.ndarray,
+                  accumulation_s: float = 4.5):
     """An FPI DIS fast-survey moments 2-hour file: ``numberdensity`` cm^-3, ``bulkv_gse``
-    (N, 3) km/s, ``temppara/tempperp`` eV, ``errorflags`` uint32, on ``Epoch`` (TT2000)."""
+    (N, 3) km/s, ``temppara/tempperp`` eV, ``errorflags`` uint32, on ``Epoch`` (TT2000, the
+    start of each ``accumulation_s`` accumulation, as FPI tags its moments)."""
     name = path.stem
     w, tmp = _open(path)
     w.write_globalattrs(_istp_globals(
@@ -211,8 +213,22 @@ def write_fpi_dis(path: Path, version: str, epoch_tt2000: np.ndarray, n: np.ndar
         "Synthetic FPI DIS fast-survey moments (4.5 s) inside the region of interest: ion "
         "density, bulk velocity (GSE) and parallel/perpendicular temperatures from the "
         "synthetic region model."))
+    # Epoch marks the start of each accumulation, as in the real files: Epoch_plus_var (4.5 s)
+    # and Epoch_minus_var (0 s), named by DELTA_PLUS_VAR / DELTA_MINUS_VAR, give its extent
     _epoch_var(w, "Epoch", epoch_tt2000, "Nanoseconds since J2000",
-               {"VAR_NOTES": "MMS1 FPI/DIS survey data begin-time; derived from survey packet time."})
+               {"VAR_NOTES": "MMS1 FPI/DIS survey data begin-time; derived from survey packet time.",
+                "DELTA_PLUS_VAR": "Epoch_plus_var", "DELTA_MINUS_VAR": "Epoch_minus_var"})
+    for name, value, word in (("Epoch_plus_var", accumulation_s, "plus"),
+                              ("Epoch_minus_var", 0.0, "minus")):
+        w.write_var({"Variable": name, "Data_Type": REAL4, "Num_Elements": 1, "Rec_Vary": False,
+                     "Dim_Sizes": [], "Compress": 0},
+                    var_attrs={"CATDESC": f"MMS1 FPI/DIS epoch {word} var",
+                               "FIELDNAM": f"MMS1 FPI/DIS epoch {word} var", "FORMAT": "F4.2",
+                               "SI_CONVERSION": "1.0>s", "UNITS": "s",
+                               "VALIDMIN": [np.float32(0.0), "CDF_REAL4"],
+                               "VALIDMAX": [np.float32(4.5), "CDF_REAL4"],
+                               "VAR_TYPE": "support_data"},
+                    var_data=np.float32(value))
     common = {"DEPEND_0": "Epoch", "DISPLAY_TYPE": "time_series", "FORMAT": "E12.2",
               "SCALETYP": "linear", "VAR_TYPE": "data"}
     _uint4(w, "mms1_dis_errorflags_fast", errorflags, {
@@ -302,27 +318,85 @@ _OMNI_FILL = ([None] * 4 + [99, 99, 999, 999] + [999.9] * 14
 assert len(_OMNI_FMT) == 55 and len(_OMNI_FILL) == 55
 
 
+def _fixed_width(values: np.ndarray, width: int, decimals: int, integer: bool) -> np.ndarray | None:
+    """``values`` formatted as Fortran's ``I{width}`` / ``F{width}.{decimals}`` edit
+    descriptors write them (``F9.0`` keeps its decimal point: ``  131106.``; negative values
+    that round to zero keep their sign, as gfortran writes them), as an ``(n, width)`` array
+    of ASCII codes, right-aligned; None when a value does not fit (Fortran prints asterisks).
+
+    Vectorised over the values (a loop over at most ~12 digit positions): the OMNI2 writer
+    formats a year of 55 words in milliseconds instead of ~0.5 M Python format calls."""
+    x = np.asarray(values, dtype=np.float64)
+    if integer:
+        iv = np.rint(x).astype(np.int64)
+        neg, mag, decimals = iv < 0, np.abs(iv), 0
+    else:
+        neg = np.signbit(x)  # C prints -0.0 for small negatives, as here
+        # extended precision, so that a double just above a rounding half (0.05 is
+        # 0.05000000000000000277) rounds up, as C's correctly rounded printf does
+        mag = np.rint(np.abs(x).astype(np.longdouble) * np.longdouble(10) ** decimals)
+        mag = mag.astype(np.int64)
+    scale = 10 ** decimals
+    ip, fp = mag // scale, mag % scale
+    n_int = np.ones(x.size, dtype=np.int64)
+    for k in range(1, 19):
+        n_int += ip >= 10 ** k
+    point = 0 if integer else 1  # F w.d always writes the decimal point
+    length = neg + n_int + point + decimals
+    if np.any(length > width):
+        return None
+    out = np.full((x.size, width), ord(" "), dtype=np.uint8)
+    col = width - 1
+    for _ in range(decimals):
+        out[:, col] = ord("0") + fp % 10
+        fp //= 10
+        col -= 1
+    if point:
+        out[:, col] = ord(".")
+        col -= 1
+    rows = np.arange(x.size)
+    for k in range(int(n_int.max(initial=1))):
+        live = k < n_int
+        out[live, col - k] = ord("0") + (ip[live] // 10 ** k) % 10
+    sign_col = col - n_int
+    out[rows[neg], sign_col[neg]] = ord("-")
+    return out
+
+
 def write_omni2(path: Path, hours: np.ndarray, words: dict[int, np.ndarray]):
     """OMNI2 hourly text with SPDF's 55-word Fortran layout
     ``(2I4,I3,I5,2I3,2I4,14F6.1,F9.0,F6.1,F6.0,2F6.1,F6.3,F6.2,F9.0,F6.1,F6.0,2F6.1,F6.3,
     2F7.2,F6.1,I3,I4,I6,I5,F10.2,5F9.2,I3,I4,F6.1,F6.1,2I6,F5.1)``. ``words`` maps 1-based
-    word numbers to hourly arrays; every other word is written as its fill value."""
+    word numbers to hourly arrays; every other word is written as its fill value.
+
+    Each word is formatted as a whole column (:func:`_fixed_width`) into one byte array
+    (SPDF's own file is reproduced byte for byte from its words: tested on ``omni2_2015.dat``);
+    a value that overflows its width falls back to Python's %-formatting for the file (which
+    widens the field, where Fortran would print asterisks)."""
     t = pd.DatetimeIndex(hours)
-    cols = [None] * 55
-    cols[0] = t.year.values
-    cols[1] = t.day_of_year.values
-    cols[2] = t.hour.values
+    n = t.size
     days = (t - pd.Timestamp("1832-02-08")).days.values
-    cols[3] = days // 27 + 1  # Bartels rotation number
+    cols = [t.year.values, t.day_of_year.values, t.hour.values, days // 27 + 1]  # Bartels
     for i in range(4, 55):
-        cols[i] = words.get(i + 1)
-    lines = []
-    for k in range(t.size):
-        parts = []
-        for i in range(55):
-            v = cols[i][k] if cols[i] is not None else _OMNI_FILL[i]
-            fmt = _OMNI_FMT[i]
-            parts.append(fmt.format(int(round(v)) if fmt.endswith("d}") else float(v)))
-        lines.append("".join(parts))
+        cols.append(words[i + 1] if (i + 1) in words else np.full(n, _OMNI_FILL[i]))
+    specs = []
+    for fmt in _OMNI_FMT:  # "{:6.1f}" -> (6, 1, False), "{:4d}" -> (4, 0, True)
+        body = fmt[2:-1]
+        integer = body.endswith("d")
+        w, _, d = body[:-1].partition(".")
+        specs.append((int(w), int(d or 0), integer))
+    fields = [_fixed_width(np.asarray(c), *spec) for c, spec in zip(cols, specs, strict=True)]
+    if all(f is not None for f in fields):
+        table = np.concatenate(fields + [np.full((n, 1), ord("\n"), np.uint8)], axis=1)
+        data = table.tobytes()
+    else:  # a value too wide for its Fortran field: format line by line ("%#9.0f": "131106.")
+        line_fmt = "".join("%#" + f[2:-1] if f.endswith(".0f}") else "%" + f[2:-1]
+                           for f in _OMNI_FMT)
+        lists = [(np.rint(np.asarray(c, float)).astype(np.int64) if sp[2]
+                  else np.asarray(c, float)).tolist() for c, sp in zip(cols, specs, strict=True)]
+        rows = zip(*lists, strict=True)
+        data = ("\n".join(line_fmt % row for row in rows) + "\n").encode("ascii")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -58,5 +58,27 @@ def test_jelinek_magnetopause():
 
 
 def test_dynamic_pressure():
-    # m_p n V^2 = 1.67262e-27 * 5e6 * (4e5)^2 = 1.3381e-9 Pa
-    assert dynamic_pressure_npa(5.0, 400.0) == pytest.approx(1.3381, abs=1e-3)
+    # protons only: m_p n V^2 = 1.67262e-27 * 5e6 * (4e5)^2 = 1.3381e-9 Pa
+    assert dynamic_pressure_npa(5.0, 400.0, alpha_ratio=0.0) == pytest.approx(1.3381, abs=1e-3)
+    # OMNI's flow pressure with 4 % alphas (the default): 1.3381 * (1 + 4 * 0.04) = 1.5522 nPa
+    assert dynamic_pressure_npa(5.0, 400.0) == pytest.approx(1.5522, abs=1e-3)
+
+
+def test_dynamic_pressure_is_omni_flow_pressure(real_data):
+    """The real OMNI2 hourly file computes its flow pressure (word 29) from the proton density
+    (24), speed (25) and He++/H+ ratio (28) exactly as dynamic_pressure_npa does: every hour
+    agrees within the rounding of the written inputs; hours whose ratio is fill use 5 % (in the
+    median: some of those hours average other sources)."""
+    table = np.loadtxt(real_data / "indices" / "omni2_2015.dat")
+    n, v, ratio, p = table[:, 23], table[:, 24], table[:, 27], table[:, 28]
+    have = (n < 999) & (v < 9999) & (p < 99)
+    with_ratio = have & (ratio < 9.9)
+    assert with_ratio.sum() > 8000
+    # rounding of n (F6.1), V (F6.0), Na/Np (F6.3) and the pressure (F6.2)
+    tol = p * (0.05 / n + 1.0 / v + 2 * 0.0005 / (1 + 4 * ratio)) + 0.005
+    calc = dynamic_pressure_npa(n, v, np.where(with_ratio, ratio, 0.05))
+    assert np.all(np.abs(calc - p)[with_ratio] <= tol[with_ratio])
+    no_ratio = have & (ratio >= 9.9)  # 2.0e-6 n V^2 (= 1.2 m_p n V^2) in the median
+    assert np.median(np.abs(calc / p - 1)[no_ratio]) < 0.01
+    # ... and protons alone would be ~10 % low
+    assert np.median(p[with_ratio] / dynamic_pressure_npa(n, v, 0.0)[with_ratio]) > 1.05

@@ -17,12 +17,32 @@ def test_dst_steady_state_under_constant_driving():
 
 
 def test_dst_recovery_e_folding():
-    # no driving: Dst* decays with tau = 2.4 exp(9.74 / 4.69) = 19.146 h
+    # no driving: Dst* decays with tau = 2.4 exp(9.74 / 4.69) = 19.146 h; hour k's value is the
+    # mean over [k, k+1] h of -100 e^{-t/tau}: -100 e^{-k/tau} tau (1 - e^{-1/tau})
     pdyn = np.full(100, 1.0)  # 7.26 sqrt(1) - 11 = -3.74 nT offset
     dst = dst_obrien_mcpherron(np.full(100, 400.0), np.zeros(100), pdyn, dst0=-103.74)
     star = dst + 3.74
-    assert star[0] == pytest.approx(-100 * np.exp(-1 / 19.146), rel=1e-3)
-    assert star[19] == pytest.approx(-100 * np.exp(-20 / 19.146), rel=1e-3)
+    tau = 19.146
+    assert star[0] == pytest.approx(-100 * tau * (1 - np.exp(-1 / tau)), rel=1e-3)  # -97.43
+    assert star[19] == pytest.approx(-100 * np.exp(-19 / tau) * tau * (1 - np.exp(-1 / tau)),
+                                     rel=1e-3)
+
+
+def test_dst_hourly_values_are_hourly_means():
+    """Kyoto's hourly Dst is the mean over the hour. Storm onset from Dst* = 0 under constant
+    VBs = 5 mV/m (Q = -19.844 nT/h, tau = 6.5578 h, Q tau = -130.13 nT): the first hour's mean
+    is Q tau (1 - tau (1 - e^{-1/tau})) = -9.44 nT, half way to the end-of-hour value
+    Q tau (1 - e^{-1/tau}) = -18.40 nT that an end-of-hour label would give."""
+    q_tau, tau = -19.844 * 6.5578, 6.5578
+    # Dst = Dst* + 7.26 sqrt(Pdyn) - 11 with sqrt(Pdyn) = 11 / 7.26: the offset is zero
+    pdyn = np.full(5, (11 / 7.26) ** 2)
+    dst = dst_obrien_mcpherron(np.full(5, 500.0), np.full(5, 10.0), pdyn, dst0=0.0)
+    assert dst[0] == pytest.approx(q_tau * (1 - tau * (1 - np.exp(-1 / tau))), abs=0.02)
+    assert dst[0] == pytest.approx(-9.44, abs=0.02)
+    # hour k: Q tau (1 - e^{-k/tau} tau (1 - e^{-1/tau}))
+    k = np.arange(5)
+    want = q_tau * (1 - np.exp(-k / tau) * tau * (1 - np.exp(-1 / tau)))
+    np.testing.assert_allclose(dst, want, atol=0.02)
 
 
 def test_ar1_statistics():
