@@ -26,10 +26,14 @@ class SourceError(Exception):
         super().__init__(f"{self.file}: {problem}")
 
 
-def open_cdf(path: str | Path) -> cdflib.CDF:
-    """Open a CDF file, checking that it is one and (when it carries one) its MD5 checksum.
+def open_cdf(path: str | Path, verify_checksum: bool = True) -> cdflib.CDF:
+    """Open a CDF file, checking that it is one and (when it carries one, and
+    ``verify_checksum``) its MD5 checksum.
 
-    Raises :class:`SourceError` for a missing, empty, non-CDF, truncated or corrupt file."""
+    Raises :class:`SourceError` for a missing, empty, non-CDF, truncated or corrupt file.
+    ``verify_checksum=False`` skips the MD5 (a pass over the whole file): only for a file
+    that is verified where it is read in full, e.g. the previous day's last file of which an
+    ingest needs one minute."""
     path = Path(path)
     if not path.is_file():
         raise SourceError(path, "file not found")
@@ -43,7 +47,7 @@ def open_cdf(path: str | Path) -> cdflib.CDF:
     if head[4:8] == CDF_COMPRESSED_MAGIC and size < 16:
         raise SourceError(path, "truncated CDF file")
     try:
-        cdf = cdflib.CDF(str(path), validate=True)
+        cdf = cdflib.CDF(str(path), validate=verify_checksum)
     except OSError as err:
         if "checksum" in str(err):
             raise SourceError(
@@ -60,14 +64,104 @@ def variables(cdf: cdflib.CDF) -> list[str]:
     return list(info.zVariables) + list(info.rVariables)
 
 
-def global_attr(cdf: cdflib.CDF, name: str) -> str | None:
+def global_attr(cdf: cdflib.CDF, name: str, path=None) -> str | None:
+    """The first entry of the global attribute ``name`` as text; None when the file lacks it.
+
+    A file whose global attributes cannot be read at all raises :class:`SourceError` naming
+    it (``path``, else the file cdflib opened): a reader must not silently fall back."""
     try:
         value = cdf.globalattsget().get(name)
-    except Exception:
-        return None
+    except Exception as err:  # cdflib raises many kinds on a damaged attribute record
+        where = path if path is not None else getattr(cdf, "file", "CDF file")
+        raise SourceError(where, f"cannot read the global attributes "
+                                 f"({type(err).__name__}: {err})") from err
     if isinstance(value, list | tuple) and value:
         value = value[0]
     return None if value is None else str(value)
+
+
+def var_attributes(cdf: cdflib.CDF, path, name: str) -> dict:
+    """The attributes of variable ``name`` (FILLVAL, VALIDMIN, UNITS, DELTA_PLUS_VAR, ...).
+
+    Raises :class:`SourceError` naming the file when they cannot be read: without them fill
+    values would silently stop being masked, so such a file is reported and skipped."""
+    try:
+        atts = cdf.varattsget(name)
+    except Exception as err:
+        raise SourceError(path, f"cannot read the attributes of {name} "
+                                f"({type(err).__name__}: {err})") from err
+    return dict(atts or {})
+
+
+_TIME_UNITS_NS = {"s": 1e9, "sec": 1e9, "seconds": 1e9, "ms": 1e6, "msec": 1e6,
+                  "us": 1e3, "\u00b5s": 1e3, "microseconds": 1e3, "ns": 1.0, "nanoseconds": 1.0}
+
+
+def _delta_ns(cdf: cdflib.CDF, path, name: str) -> np.ndarray:
+    """A DELTA_PLUS_VAR / DELTA_MINUS_VAR variable in ns (scalar or per record); fill and
+    invalid values become 0."""
+    atts = var_attributes(cdf, path, name)
+    raw = _get(cdf, path, name)
+    values = np.atleast_1d(np.asarray(raw, dtype=np.float64))
+    unit = str(atts.get("UNITS", "")).strip().lower()
+    scale = _TIME_UNITS_NS.get(unit)
+    if scale is None:
+        si = str(atts.get("SI_CONVERSION", ""))
+        try:
+            factor, si_unit = si.split(">")
+            scale = float(factor) * 1e9 if si_unit.strip() == "s" else None
+        except ValueError:
+            scale = None
+    if scale is None:
+        raise SourceError(path, f"{name} (a time delta) has no time unit "
+                                f"(UNITS {atts.get('UNITS')!r}, SI_CONVERSION "
+                                f"{atts.get('SI_CONVERSION')!r})")
+    fill = atts.get("FILLVAL")
+    bad = ~np.isfinite(values) | (values < 0) | (np.abs(values) >= 0.99e30)
+    if fill is not None:
+        bad |= np.isclose(values, float(np.asarray(fill, dtype=np.float64).ravel()[0]))
+    values[bad] = 0.0
+    return values * scale
+
+
+def time_centre_offset_ns(cdf: cdflib.CDF, path, name: str = "Epoch") -> np.ndarray:
+    """The shift (ns, int64; one value, or one per record) that moves the time tags of ``name``
+    to the centre of the interval each stands for.
+
+    ISTP epochs may mark the start (or any point) of an accumulation; the variables named by
+    the epoch's ``DELTA_PLUS_VAR`` and ``DELTA_MINUS_VAR`` attributes give how far it extends
+    after and before the tag, so its centre is at ``tag + (plus - minus) / 2``. FPI's moments
+    are tagged at the start of each accumulation (``Epoch_plus_var`` = 4.5 s in fast survey,
+    0.15 s in burst, ``Epoch_minus_var`` = 0): +2.25 s and +0.075 s. FGM's epochs are centred
+    (both attributes name one ``bdeltahalf`` variable): 0. Without the attributes the tags are
+    taken as centred (0). Usable by any mission's reader."""
+    atts = var_attributes(cdf, path, name)
+    plus, minus = atts.get("DELTA_PLUS_VAR"), atts.get("DELTA_MINUS_VAR")
+    if plus is None and minus is None:
+        return np.zeros(1, dtype=np.int64)
+    plus, minus = (str(v).strip() if v is not None else None for v in (plus, minus))
+    if plus == minus:
+        return np.zeros(1, dtype=np.int64)  # symmetric: the tag is the centre
+    have = set(variables(cdf))
+    for v in (plus, minus):
+        if v is not None and v not in have:
+            raise SourceError(path, f"{name}'s DELTA attributes name {v}, which the file lacks")
+    d_plus = _delta_ns(cdf, path, plus) if plus else np.zeros(1)
+    d_minus = _delta_ns(cdf, path, minus) if minus else np.zeros(1)
+    return np.round((d_plus - d_minus) / 2.0).astype(np.int64)
+
+
+def read_centred_times(cdf: cdflib.CDF, path, name: str = "Epoch") -> tuple[np.ndarray, float]:
+    """:func:`read_times` moved to the centre of each sample's interval
+    (:func:`time_centre_offset_ns`); returns the times and the median shift in seconds."""
+    times = read_times(cdf, path, name)
+    offset = time_centre_offset_ns(cdf, path, name)
+    if offset.size not in (1, times.size):
+        raise SourceError(path, f"the time deltas of {name} have {offset.size} records, "
+                                f"{name} has {times.size}")
+    if times.size and np.any(offset):
+        times = times + offset.astype("timedelta64[ns]")  # NaT stays NaT
+    return times, float(np.median(offset)) / 1e9 if offset.size else 0.0
 
 
 def require(cdf: cdflib.CDF, path, names: list[str]) -> None:
@@ -115,10 +209,7 @@ def read_values(
     if raw is None:
         return np.array([], dtype=np.float64)
     data = np.asarray(raw, dtype=np.float64)
-    try:
-        atts = cdf.varattsget(name)
-    except Exception:
-        atts = {}
+    atts = var_attributes(cdf, path, name)
     bad = ~np.isfinite(data)
     fill = atts.get("FILLVAL")
     if fill is not None:

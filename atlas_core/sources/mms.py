@@ -25,8 +25,8 @@ from atlas_core.sources.cdf import (
     SourceError,
     global_attr,
     open_cdf,
+    read_centred_times,
     read_flags,
-    read_times,
     read_values,
     require,
 )
@@ -48,7 +48,7 @@ _SOURCE_RE = re.compile(r"^(mms[1-4])_(fgm|fpi|mec)_(srvy|fast|brst|slow)_(l2)(?
 def _product_of(cdf, path) -> tuple[str, str, str, str | None]:
     """``(probe, instrument, rate, descriptor)`` from the file's ``Logical_source`` (or, for
     files without it, its name)."""
-    source = global_attr(cdf, "Logical_source")
+    source = global_attr(cdf, "Logical_source", path)
     if source is None:
         source = "_".join(Path(path).name.split("_")[:5])
         source = re.sub(r"_\d{8,14}$", "", source)
@@ -57,6 +57,16 @@ def _product_of(cdf, path) -> tuple[str, str, str, str | None]:
         raise SourceError(path, f"not an MMS L2 product (Logical_source {source!r})")
     probe, inst, rate, _level, desc = match.groups()
     return probe, inst, rate, desc
+
+
+def _version(cdf, path) -> str:
+    """The file's version: ``vX.Y.Z`` of its SDC name, else its ``Data_version`` attribute."""
+    from atlas_core.sources.layout import parse_name
+
+    fn = parse_name(path)
+    if fn is not None:
+        return ".".join(str(v) for v in fn.version)
+    return (global_attr(cdf, "Data_version", path) or "").strip().lstrip("v")
 
 
 def _expect(path, found: tuple, instrument: str, descriptor: str | None = None):
@@ -102,21 +112,21 @@ def _vec(values: np.ndarray, path, name: str, width: int) -> np.ndarray:
     return values
 
 
-def read_fgm(path: str | Path, time_range=None) -> xr.Dataset:
+def read_fgm(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One MMS FGM L2 file (survey or burst).
 
     Returns a Dataset with ``b_gsm`` (time, component) nT, ``b_total`` (time) nT, ``flag``,
     and the spacecraft position ``r_gsm``, ``r_gse`` (time_state, component) km from the
     file's ``Epoch_state`` ephemeris. Samples whose flag is non-zero are NaN.
     ``time_range``: optional ``(start, stop)`` to read only that part of the file."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe, rate = _expect(path, _product_of(cdf, path), "fgm")
     pre = f"{probe}_fgm"
     b_name, flag_name = f"{pre}_b_gsm_{rate}_l2", f"{pre}_flag_{rate}_l2"
     r_gsm_name, r_gse_name = f"{pre}_r_gsm_{rate}_l2", f"{pre}_r_gse_{rate}_l2"
     require(cdf, path, ["Epoch", b_name, flag_name, "Epoch_state", r_gsm_name])
 
-    times_all = read_times(cdf, path, "Epoch")
+    times_all, offset_s = read_centred_times(cdf, path, "Epoch")
     rec = _range(times_all, time_range)
     times = times_all[rec]
     b = _vec(read_values(cdf, path, b_name, rec.start, rec.stop), path, b_name, 4)
@@ -131,7 +141,7 @@ def read_fgm(path: str | Path, time_range=None) -> xr.Dataset:
     total = b[:, 3] if b.shape[1] > 3 else np.linalg.norm(b[:, :3], axis=1)
     total = np.where(np.isfinite(b[:, :3]).all(axis=1), total, np.nan)
 
-    t_state_all = read_times(cdf, path, "Epoch_state")
+    t_state_all, _ = read_centred_times(cdf, path, "Epoch_state")
     r_gsm = _vec(read_values(cdf, path, r_gsm_name), path, r_gsm_name, 4)[:, :3]
     r_gse = None
     if r_gse_name in set(cdf.cdf_info().zVariables):
@@ -158,18 +168,19 @@ def read_fgm(path: str | Path, time_range=None) -> xr.Dataset:
         },
         coords={"time": times, "time_state": t_state, "component": COMPONENTS},
         attrs={"product": "fgm", "probe": probe, "rate": rate, "file": str(path),
-               "records": int(times_all.size), "n_flagged": int(bad.sum()), **stats},
+               "version": _version(cdf, path), "records": int(times_all.size),
+               "time_offset_s": offset_s, "n_flagged": int(bad.sum()), **stats},
     )
     return ds
 
 
-def read_fpi_dis(path: str | Path, time_range=None) -> xr.Dataset:
+def read_fpi_dis(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One MMS FPI DIS (ion) moments L2 file (fast survey or burst).
 
     Returns ``n`` cm^-3, ``v_gse`` (time, component) km/s, ``t_para``, ``t_perp`` and
     ``t = (t_para + 2 t_perp) / 3`` eV, and ``errorflags``. Samples with a bad flag
     (:data:`FPI_BAD_FLAGS`) are NaN."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe, rate = _expect(path, _product_of(cdf, path), "fpi", "dis-moms")
     pre = f"{probe}_dis"
     names = {
@@ -180,7 +191,8 @@ def read_fpi_dis(path: str | Path, time_range=None) -> xr.Dataset:
         "flags": f"{pre}_errorflags_{rate}",
     }
     require(cdf, path, ["Epoch", *names.values()])
-    times_all = read_times(cdf, path, "Epoch")
+    # FPI tags each moment at the start of its accumulation: centre it (DELTA_PLUS_VAR)
+    times_all, offset_s = read_centred_times(cdf, path, "Epoch")
     rec = _range(times_all, time_range)
     times = times_all[rec]
     n = read_values(cdf, path, names["n"], rec.start, rec.stop)
@@ -208,17 +220,18 @@ def read_fpi_dis(path: str | Path, time_range=None) -> xr.Dataset:
         },
         coords={"time": times, "component": COMPONENTS},
         attrs={"product": "fpi-dis", "probe": probe, "rate": rate, "file": str(path),
-               "records": int(times_all.size), "n_flagged": int(bad.sum()), **stats},
+               "version": _version(cdf, path), "records": int(times_all.size),
+               "time_offset_s": offset_s, "n_flagged": int(bad.sum()), **stats},
     )
 
 
-def read_mec(path: str | Path, time_range=None) -> xr.Dataset:
+def read_mec(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One MMS MEC L2 ephemeris file: ``r_gsm``, ``r_gse`` (time, component) km."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe, rate = _expect(path, _product_of(cdf, path), "mec")
     names = [f"{probe}_mec_r_gsm", f"{probe}_mec_r_gse"]
     require(cdf, path, ["Epoch", *names])
-    times_all = read_times(cdf, path, "Epoch")
+    times_all, offset_s = read_centred_times(cdf, path, "Epoch")
     rec = _range(times_all, time_range)
     r_gsm = _vec(read_values(cdf, path, names[0], rec.start, rec.stop), path, names[0], 3)
     r_gse = _vec(read_values(cdf, path, names[1], rec.start, rec.stop), path, names[1], 3)
@@ -231,39 +244,66 @@ def read_mec(path: str | Path, time_range=None) -> xr.Dataset:
         },
         coords={"time": times[idx], "component": COMPONENTS},
         attrs={"product": "mec", "probe": probe, "rate": rate, "file": str(path),
-               "records": int(times_all.size), **stats},
+               "version": _version(cdf, path), "records": int(times_all.size),
+               "time_offset_s": offset_s, **stats},
     )
 
 
 READERS = {"fgm": read_fgm, "fpi-dis": read_fpi_dis, "mec": read_mec}
 
 
+FILE_KEYS = ("file", "version", "records", "time_offset_s", "n_flagged", "n_bad_time",
+             "n_out_of_order", "n_duplicates")
+"""What a reader records about its file (``Dataset.attrs``) and :func:`combine` keeps for
+every joined file."""
+
+
+def file_record(ds: xr.Dataset) -> dict:
+    """The provenance of one file read by a reader: path, version, records, ...
+    (the :data:`FILE_KEYS` present in its attributes)."""
+    return {k: ds.attrs[k] for k in FILE_KEYS if k in ds.attrs}
+
+
 def combine(datasets: list[xr.Dataset]) -> xr.Dataset | None:
     """Join datasets of one product along their time dimensions, in time order, without
-    duplicate times (overlapping files)."""
+    duplicate times (overlapping files).
+
+    The result's attributes describe the whole join: ``files``, one :func:`file_record` per
+    file (path, version, record count, ...), ``file`` the list of paths, ``records`` and the
+    other counts summed over the files, ``version`` the distinct versions joined."""
     datasets = [d for d in datasets if d is not None]
     if not datasets:
         return None
+    records = [r for d in datasets for r in d.attrs.get("files", [file_record(d)])]
     if len(datasets) == 1:
-        return datasets[0]
-    dims = [d for d in ("time", "time_state") if d in datasets[0].dims]
-    parts = []
-    for dim in dims:
-        names = [v for v in datasets[0].data_vars if dim in datasets[0][v].dims]
-        joined = xr.concat([d[names] for d in datasets], dim=dim)
-        joined = joined.sortby(dim)
-        _, first = np.unique(joined[dim].values, return_index=True)
-        parts.append(joined.isel({dim: np.sort(first)}))
-    out = xr.merge(parts, compat="override", join="outer")
-    out.attrs = dict(datasets[0].attrs)
-    out.attrs["file"] = [d.attrs.get("file") for d in datasets]
+        out = datasets[0].copy(deep=False)
+    else:
+        dims = [d for d in ("time", "time_state") if d in datasets[0].dims]
+        parts = []
+        for dim in dims:
+            names = [v for v in datasets[0].data_vars if dim in datasets[0][v].dims]
+            joined = xr.concat([d[names] for d in datasets], dim=dim)
+            joined = joined.sortby(dim)
+            _, first = np.unique(joined[dim].values, return_index=True)
+            parts.append(joined.isel({dim: np.sort(first)}))
+        out = xr.merge(parts, compat="override", join="outer")
+    attrs = {k: v for k, v in datasets[0].attrs.items() if k not in FILE_KEYS and k != "files"}
+    attrs["files"] = records
+    attrs["file"] = [r.get("file") for r in records]
+    attrs["version"] = sorted({str(r.get("version", "")) for r in records})
+    for key in ("records", "n_flagged", "n_bad_time", "n_out_of_order", "n_duplicates"):
+        attrs[key] = int(sum(int(r.get(key, 0)) for r in records))
+    out.attrs = attrs
     return out
 
 
 def read_many(
-    product: str, paths: Iterable[str | Path], time_range=None, errors: list | None = None
+    product: str, paths: Iterable[str | Path], time_range=None, errors: list | None = None,
+    verify_checksum: bool = True,
 ) -> xr.Dataset | None:
-    """Read several files of one product (``"fgm"``, ``"fpi-dis"``, ``"mec"``) and join them.
+    """Read several files of one product (``"fgm"``, ``"fpi-dis"``, ``"mec"``) and join them
+    (:func:`combine`: the result's ``files`` attribute lists every file, its version and its
+    record count).
 
     With ``errors`` (a list), a file that fails is recorded as ``{"file", "error"}`` there and
     skipped; without it the first failure raises."""
@@ -271,7 +311,7 @@ def read_many(
     out = []
     for path in paths:
         try:
-            ds = reader(path, time_range=time_range)
+            ds = reader(path, time_range=time_range, verify_checksum=verify_checksum)
         except SourceError as err:
             if errors is None:
                 raise

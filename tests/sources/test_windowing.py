@@ -130,7 +130,11 @@ def _independent_windows(fgm_path, fpi_path):
     b = f.varget("mms1_fgm_b_gsm_brst_l2").astype(float)
     field = pd.DataFrame({"B": b[:, 3], "Bz": b[:, 2]}, index=pd.DatetimeIndex(tf))
     p = cdflib.CDF(str(fpi_path))
-    tp = cdflib.cdfepoch.to_datetime(p.varget("Epoch"))
+    # FPI's Epoch is the start of each accumulation ("begin-time"): its centre is half of
+    # Epoch_plus_var (0.15 s in burst) later
+    half = (float(p.varget("Epoch_plus_var")) - float(p.varget("Epoch_minus_var"))) / 2
+    tp = pd.DatetimeIndex(cdflib.cdfepoch.to_datetime(p.varget("Epoch"))) + pd.to_timedelta(
+        round(half * 1e9), "ns")
     v = p.varget("mms1_dis_bulkv_gse_brst").astype(float)
     tpar = p.varget("mms1_dis_temppara_brst").astype(float)
     tperp = p.varget("mms1_dis_tempperp_brst").astype(float)
