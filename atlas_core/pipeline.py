@@ -1,12 +1,17 @@
 """The ingest: an MMS archive (SDC layout) plus Dst/OMNI files -> the state table on disk.
 
-One task per day (read that day's FGM, FPI and MEC files plus the last minute of the day
-before, window them, write ``STATES/month=YYYY-MM/day=YYYYMMDD.parquet`` atomically). Tasks run
-on Dask: the local threaded scheduler by default, or a ``dask.distributed`` cluster when given
-a scheduler address (or a ``Client``). A day whose Parquet file exists is done; a rerun after
-an interruption skips it, so nothing finished is redone or lost. Each task also writes
-``STATES/_days/YYYYMMDD.json`` (files used, files skipped with the reason, states made), from
-which ``STATES/_provenance.json`` is assembled at the end of every run.
+One task per day (read that day's FGM, FPI and MEC files, window them, write
+``STATES/month=YYYY-MM/day=YYYYMMDD.parquet`` atomically). The first windows of a day need the
+last minute of the day before: consecutive days are chained (runs of at most
+:data:`RUN_DAYS`), each day handing its last minute of data (and truth) to the next, so every
+file is read once. Only a run's first day reads that minute from the previous day's last file,
+partially and without recomputing its MD5 (the file is verified where it is read in full).
+Tasks run on Dask: the local threaded scheduler by default, or a ``dask.distributed`` cluster
+when given a scheduler address (or a ``Client``); runs go in parallel, the days of a run in
+order. A day whose Parquet file exists is done; a rerun after an interruption skips it, so
+nothing finished is redone or lost. Each task also writes ``STATES/_days/YYYYMMDD.json``
+(files used with their version and record count, files skipped with the reason, states made),
+from which ``STATES/_provenance.json`` is assembled at the end of every run.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from atlas_core import __version__
 from atlas_core.sources.cdf import SourceError
 from atlas_core.sources.indices import read_indices
 from atlas_core.sources.layout import Catalog, scan
-from atlas_core.sources.mms import read_many
+from atlas_core.sources.mms import combine, read_many
 from atlas_core.states import WINDOW_S, day_path, make_states, write_day
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,16 @@ MARGIN_S = WINDOW_S // 2
 """Seconds of the previous day that the first windows of a day need."""
 
 LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
+
+PRODUCTS = ("fgm", "fpi-dis", "mec")
+
+RUN_DAYS = 16
+"""At most this many consecutive days are chained in one run (the rest of a longer stretch
+starts a new run, so that runs spread over the workers)."""
+
+TAIL_STATE_S = 1800
+"""Seconds of ephemeris (``time_state``) a day hands on with its last minute of data: the
+positions of the next day's first bins are interpolated from it."""
 
 
 @dataclass
@@ -60,18 +75,72 @@ def _truth_path(root: Path, probe: str, day: np.datetime64) -> Path:
     return root / "truth" / probe / s[:4] / s[5:7] / f"{probe}_truth_{s.replace('-', '')}.parquet"
 
 
-def _read_truth(root: Path, probe: str, day: np.datetime64, errors: list) -> pd.DataFrame | None:
-    frames = []
-    for d in (day - 1, day):
-        p = _truth_path(root, probe, d)
-        if p.is_file():
-            try:
-                frames.append(pd.read_parquet(p, columns=["time", "region"]))
-            except Exception as err:  # a truth file is optional: report, go on
-                errors.append({"file": str(p), "error": f"unreadable truth file ({err})"})
-    if not frames:
+def _read_truth(root: Path, probe: str, day: np.datetime64, errors: list,
+                lo: np.datetime64 | None = None) -> pd.DataFrame | None:
+    """The truth rows of ``day`` (from ``lo`` on, when given), or None without a truth file."""
+    p = _truth_path(root, probe, day)
+    if not p.is_file():
         return None
-    return pd.concat(frames, ignore_index=True)
+    try:
+        filters = None if lo is None else [("time", ">=", pd.Timestamp(lo))]
+        return pd.read_parquet(p, columns=["time", "region"], filters=filters)
+    except Exception as err:  # a truth file is optional: report, go on
+        errors.append({"file": str(p), "error": f"unreadable truth file ({err})"})
+        return None
+
+
+def _tail(ds, start: np.datetime64):
+    """The part of a reader's Dataset from ``start`` on (``time``), with the ephemeris of the
+    last :data:`TAIL_STATE_S` seconds (``time_state``): what the next day needs."""
+    if ds is None:
+        return None
+    t = ds["time"].values
+    out = ds.isel(time=slice(int(np.searchsorted(t, start)), None))
+    if "time_state" in ds.dims:
+        ts = ds["time_state"].values
+        keep = int(np.searchsorted(ts, start - np.timedelta64(TAIL_STATE_S, "s")))
+        out = out.isel(time_state=slice(keep, None))
+    return out if out.sizes.get("time", 0) else None
+
+
+def _day_data(d: np.datetime64, files: dict, margin_files: dict, prev: dict | None,
+              truth_root: str | None, probe: str, errors: list) -> tuple[dict, dict, list]:
+    """Read one day: its own files in full (once), and the minute before it from ``prev``
+    (what the previous day of the run handed on) or, at the start of a run, from the
+    previous day's last file (``margin_files``, that minute only, MD5 not recomputed).
+    Returns the data per product (plus ``truth``), the tail for the next day, and the file
+    records (path, version, records) of every file used."""
+    lo = d.astype("datetime64[ns]") - np.timedelta64(MARGIN_S, "s")
+    hi = (d + 1).astype("datetime64[ns]")
+    data, tail, records = {}, {}, []
+    edge = np.timedelta64(MARGIN_S, "s")
+    for product in PRODUCTS:
+        # a file may run past midnight: its first minute of the next day goes to that day too
+        own = read_many(product, files.get(product, []), time_range=(lo, hi + edge),
+                        errors=errors)
+        if prev is not None:
+            before = prev.get(product)
+        else:
+            before = read_many(product, margin_files.get(product, []), time_range=(lo, hi),
+                               errors=errors, verify_checksum=False)
+        for ds in (before, own):
+            if ds is not None:
+                records += ds.attrs.get("files", [])
+        data[product] = combine([x for x in (before, own) if x is not None])
+        tail[product] = _tail(own, hi - edge)
+    truth = None
+    if truth_root:
+        own_truth = _read_truth(Path(truth_root), probe, d, errors)
+        if prev is not None:
+            before_truth = prev.get("truth")
+        else:
+            before_truth = _read_truth(Path(truth_root), probe, d - 1, errors, lo=lo)
+        parts = [x for x in (before_truth, own_truth) if x is not None and len(x)]
+        truth = pd.concat(parts, ignore_index=True) if parts else None
+        if own_truth is not None:
+            tail["truth"] = own_truth[own_truth["time"] >= hi - np.timedelta64(MARGIN_S, "s")]
+    data["truth"] = truth
+    return data, tail, records
 
 
 def process_day(
@@ -82,24 +151,53 @@ def process_day(
     truth_root: str | None = None,
     probe: str = "mms1",
     mission: str = "MMS",
+    margin_files: dict[str, list[str]] | None = None,
+    prev: dict | None = None,
 ) -> dict:
     """Make and write the states of one day. Returns a summary dict (also written as
-    ``_days/YYYYMMDD.json``): ``day``, ``states``, ``files``, ``skipped``, ``status``."""
+    ``_days/YYYYMMDD.json``): ``day``, ``states``, ``files`` (paths), ``file_records`` (path,
+    version and record count of each), ``skipped``, ``status``.
+
+    ``files``: the day's own files per product; ``margin_files``: the previous day's last
+    file per product, for the minute before the day; ``prev``: that minute already read (the
+    tail :func:`process_day_chained` hands on), used instead of ``margin_files``."""
+    return process_day_chained(day, files, out_dir, indices, truth_root, probe, mission,
+                               margin_files, prev)[0]
+
+
+def process_day_chained(
+    day: str,
+    files: dict[str, list[str]],
+    out_dir: str,
+    indices: pd.DataFrame | None = None,
+    truth_root: str | None = None,
+    probe: str = "mms1",
+    mission: str = "MMS",
+    margin_files: dict[str, list[str]] | None = None,
+    prev=None,
+) -> tuple[dict, dict | None]:
+    """:func:`process_day`, also returning the day's last minute of data (the ``prev`` of the
+    next day of a run; None when the day failed). ``prev`` may be the previous day's whole
+    result (a ``(summary, tail)`` pair, as Dask hands it on)."""
+    if isinstance(prev, tuple):
+        prev = prev[1]
     d = np.datetime64(day, "D")
-    lo = d.astype("datetime64[ns]") - np.timedelta64(MARGIN_S, "s")
-    hi = (d + 1).astype("datetime64[ns]")
     errors: list[dict] = []
-    summary = {"day": str(d), "states": 0, "files": [], "skipped": errors, "status": "done"}
+    summary = {"day": str(d), "states": 0, "files": [], "file_records": [], "skipped": errors,
+               "status": "done"}
+    tail = None
     try:
-        data = {}
-        for product in ("fgm", "fpi-dis", "mec"):
-            paths = files.get(product, [])
-            data[product] = read_many(product, paths, time_range=(lo, hi), errors=errors)
-            bad = {e["file"] for e in errors}
-            summary["files"] += [str(p) for p in paths if str(p) not in bad]
-        truth = _read_truth(Path(truth_root), probe, d, errors) if truth_root else None
+        data, tail, records = _day_data(d, files, margin_files or {}, prev, truth_root, probe,
+                                        errors)
+        bad = {e["file"] for e in errors}
+        used = {}
+        for r in records:
+            if r.get("file") and r["file"] not in bad:
+                used.setdefault(r["file"], r)
+        summary["files"] = sorted(used)
+        summary["file_records"] = [used[k] for k in sorted(used)]
         df = make_states(data["fgm"], data["fpi-dis"], d, d + 1, positions=data["mec"],
-                         indices=indices, truth=truth, mission=mission, probe=probe)
+                         indices=indices, truth=data["truth"], mission=mission, probe=probe)
         summary["states"] = int(len(df))
         if df.attrs.get("windows_without_position"):
             n = df.attrs["windows_without_position"]
@@ -109,17 +207,36 @@ def process_day(
         side = Path(out_dir) / "_days" / f"{str(d).replace('-', '')}.json"
         side.parent.mkdir(parents=True, exist_ok=True)
         tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(summary))
+        tmp.write_text(json.dumps(summary, default=_json_default))
         os.replace(tmp, side)
         write_day(df, out_dir, d)  # last: its existence marks the day done
     except SourceError as err:  # should not escape read_many, but never lose the run
         errors.append({"file": err.file, "error": err.problem})
         summary["status"] = "failed"
+        tail = None
     except Exception as err:
         log.exception("day %s failed", d)
         errors.append({"file": f"day {d}", "error": f"{type(err).__name__}: {err}"})
         summary["status"] = "failed"
-    return summary
+        tail = None
+    return summary, tail
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+def runs(days: list[np.datetime64], max_days: int = RUN_DAYS) -> list[list[np.datetime64]]:
+    """Consecutive days grouped into runs of at most ``max_days`` (days in order)."""
+    out: list[list[np.datetime64]] = []
+    for d in days:
+        if out and d - out[-1][-1] == np.timedelta64(1, "D") and len(out[-1]) < max_days:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
 
 
 def _remove_stale_temporaries(out: Path) -> None:
@@ -149,8 +266,11 @@ def _indices_slice(indices: pd.DataFrame | None, day: np.datetime64) -> pd.DataF
 
 def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_skipped: list,
                      options: dict) -> dict:
-    """Assemble ``_provenance.json`` from every day's sidecar (this run's and earlier ones)."""
+    """Assemble ``_provenance.json`` from every day's sidecar (this run's and earlier ones):
+    ``files`` (every file used), ``file_records`` (per file: version, record count, time-tag
+    shift, flagged and duplicate records), ``skipped`` (file and reason), counts, options."""
     files, skipped, states, days = set(), {}, 0, 0
+    records: dict[str, dict] = {}
     for side in sorted((out_dir / "_days").glob("*.json")):
         try:
             s = json.loads(side.read_text())
@@ -161,6 +281,8 @@ def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_s
         days += 1
         states += int(s.get("states", 0))
         files.update(s.get("files", []))
+        for r in s.get("file_records", []):
+            records.setdefault(r["file"], {k: v for k, v in r.items() if k != "file"})
         for e in s.get("skipped", []):
             skipped.setdefault(e["file"], e)
     for e in extra_skipped:
@@ -174,6 +296,7 @@ def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_s
         "archive": str(root),
         "archive_info": info,
         "files": sorted(files),
+        "file_records": {f: records[f] for f in sorted(records)},
         "skipped": sorted(skipped.values(), key=lambda e: e["file"]),
         "superseded": sorted(catalog.superseded) if catalog is not None else [],
         "days": days,
@@ -223,26 +346,39 @@ class _Progress:
             self.bar.close()
 
 
+def _day_graph(tasks: list[tuple]) -> tuple[list, dict]:
+    """Dask delayed objects, one per day; the days of a run depend on the previous day's
+    result (its tail). Returns them in task order and a key -> day mapping."""
+    import dask
+
+    out, keys = [], {}
+    prev, prev_day = None, None
+    for args in tasks:
+        day, chained = args[0], args[-1]
+        dep = prev if (chained and prev is not None and prev_day is not None
+                       and np.datetime64(day, "D") - prev_day == np.timedelta64(1, "D")) else None
+        t = dask.delayed(process_day_chained, pure=False)(*args[:-1], dep)
+        keys[t.key] = day
+        out.append(t)
+        prev, prev_day = t, np.datetime64(day, "D")
+    return out, keys
+
+
 def _run_local(tasks: list[tuple], scheduler: str, progress: _Progress, workers: int | None):
     import dask
     from dask.callbacks import Callback
 
-    keys = {}
-    delayed = []
-    for args in tasks:
-        t = dask.delayed(process_day, pure=False)(*args)
-        keys[t.key] = args[0]
-        delayed.append(t)
+    delayed, keys = _day_graph(tasks)
 
     class _Cb(Callback):
         def _posttask(self, key, result, dsk, state, worker_id):
             if key in keys:
-                progress.update(result)
+                progress.update(result[0])
 
     name = "sync" if scheduler in ("sync", "synchronous") else scheduler
     if name != "threads":
         with _Cb():
-            return list(dask.compute(*delayed, scheduler=name, num_workers=workers))
+            return [r[0] for r in dask.compute(*delayed, scheduler=name, num_workers=workers)]
     # our own pool, so that an interruption waits for the days in flight (each finishes
     # writing its file) before returning: what is on disk is then exactly what is done
     from concurrent.futures import ThreadPoolExecutor
@@ -250,7 +386,7 @@ def _run_local(tasks: list[tuple], scheduler: str, progress: _Progress, workers:
     pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
     try:
         with _Cb():
-            return list(dask.compute(*delayed, scheduler="threads", pool=pool))
+            return [r[0] for r in dask.compute(*delayed, scheduler="threads", pool=pool)]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -261,12 +397,20 @@ def _run_distributed(tasks: list[tuple], scheduler, progress: _Progress):
     own = not isinstance(scheduler, Client)
     client = Client(scheduler) if own else scheduler
     try:
-        futures = [client.submit(process_day, *args, pure=False, key=f"ingest-day-{args[0]}")
-                   for args in tasks]
+        futures, prev, prev_day = [], None, None
+        for args in tasks:
+            day, chained = args[0], args[-1]
+            d = np.datetime64(day, "D")
+            dep = prev if (chained and prev is not None
+                           and d - prev_day == np.timedelta64(1, "D")) else None
+            fut = client.submit(process_day_chained, *args[:-1], dep, pure=False,
+                                key=f"ingest-day-{day}")
+            futures.append(fut)
+            prev, prev_day = fut, d
         results = []
         try:
             for fut in as_completed(futures):
-                res = fut.result()
+                res = fut.result()[0]
                 results.append(res)
                 progress.update(res)
         except BaseException:
@@ -324,11 +468,13 @@ def ingest(
         log.info("ingest: %d of %d days already done, skipped", report.days_skipped, len(days))
     truth_root = str(root) if (root / "truth").is_dir() else None
     tasks = []
-    for d in todo:
-        files = {p: [str(x) for x in catalog.for_day(p, d, margin_s=MARGIN_S)]
-                 for p in ("fgm", "fpi-dis", "mec")}
-        tasks.append((str(d), files, str(out), _indices_slice(indices, d), truth_root, probe,
-                      mission))
+    for run in runs(todo, RUN_DAYS):
+        for i, d in enumerate(run):
+            files = {p: [str(x) for x in catalog.for_day(p, d)] for p in PRODUCTS}
+            # the previous day's last file: read for its last minute by a run's first day only
+            margin = {p: [str(x) for x in catalog.for_day(p, d - 1)[-1:]] for p in PRODUCTS}
+            tasks.append((str(d), files, str(out), _indices_slice(indices, d), truth_root,
+                          probe, mission, margin, i > 0))
     options = {"fgm_rate": fgm_rate, "fpi_rate": fpi_rate, "probe": probe,
                "dst": [str(p) for p in dst or ()], "omni": [str(p) for p in omni or ()],
                "start": None if start is None else str(start),

@@ -154,3 +154,51 @@ def test_cli_ingest_reads_mms_data_dir(archive, tmp_path, monkeypatch, capsys):
     assert len(read_states(tmp_path / "s")) == 119
     monkeypatch.setenv("MMS_DATA_DIR", str(tmp_path / "nowhere"))
     assert main(["ingest", "--out", str(tmp_path / "t")]) == 2
+
+
+_CDF_OPENS: list = []  # (path) of every .cdf opened while a test listens (see below)
+
+
+def _listen_to_opens(event, args):
+    if _CDF_OPENS and event == "open" and isinstance(args[0], str) and args[0].endswith(".cdf"):
+        _CDF_OPENS.append(args[0])
+
+
+def test_every_file_is_read_once_and_midnight_windows_kept(tmp_path, make_day, monkeypatch):
+    """Consecutive days with data across midnight: the first window of each day (centred on
+    00:00) needs the previous day's last minute. The ingest hands it on from day to day, so
+    every CDF is opened exactly once (2 opens: the magic-number check, then cdflib), counted
+    with a Python audit hook on the real file opens; the table equals the one made when every
+    day reads that minute from the previous day's file again (runs of one day)."""
+    import sys
+
+    import atlas_core.pipeline as pipeline
+
+    root = tmp_path / "a"
+    days = ["2015-10-20", "2015-10-21", "2015-10-22", "2015-10-23"]
+    for i, day in enumerate(days):
+        for hours in ((0, 2), (22, 24)):
+            make_day(root, day, hours=hours, fgm_cadence_s=8.0, n=3.0 + i)
+    if not _CDF_OPENS:
+        sys.addaudithook(_listen_to_opens)  # audit hooks cannot be removed: it checks a flag
+    _CDF_OPENS.append("start")
+    try:
+        chained = ingest(root, tmp_path / "chained", progress=False, scheduler="sync")
+        opened = [p for p in _CDF_OPENS if p != "start"]
+    finally:
+        _CDF_OPENS.clear()
+    cdfs = sorted(str(p) for p in root.rglob("*.cdf"))
+    assert len(cdfs) == 4 + 8 and sorted(set(opened)) == cdfs
+    counts = {p: opened.count(p) for p in cdfs}
+    assert set(counts.values()) == {2}, counts
+    monkeypatch.setattr(pipeline, "RUN_DAYS", 1)
+    each = ingest(root, tmp_path / "each", progress=False, scheduler="sync")
+    assert chained.states == each.states == 4 * 2 * 119 + 3
+    a, b = _table(tmp_path / "chained"), _table(tmp_path / "each")
+    pd.testing.assert_frame_equal(a, b)
+    # the windows centred on midnight, which need both days, are there
+    midnight = a[(a["time"].dt.hour == 0) & (a["time"].dt.minute == 0)]
+    assert list(midnight["time"].dt.day) == [21, 22, 23]
+    prov = json.loads((tmp_path / "chained" / "_provenance.json").read_text())
+    assert len(prov["file_records"]) == 12
+    assert {r["version"] for r in prov["file_records"].values()} == {"4.18.0", "3.4.0"}
