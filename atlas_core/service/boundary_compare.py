@@ -22,7 +22,11 @@ cubes (the same grid in both frames, cells with at least ``MIN_GRID_STATES`` win
 the cell's window counts, plug-in): there a cell gathers many passes under different solar
 winds, which is where a moving boundary mixes regimes.
 
-``python -m atlas_core.service.boundary_compare GSM_ATLAS NORMALISED_ATLAS`` prints the table.
+A third measure needs no cells: ``side_agreement``, the share of the dayside windows within
+``shell_re`` of the reference magnetopause (in each atlas' frame) that lie on the same side of
+it as their truth region says (inside: the magnetospheric regions and the boundary layer).
+
+``python -m atlas_core.service.boundary_compare GSM_ATLAS NORMALISED_ATLAS`` prints the tables.
 """
 
 from __future__ import annotations
@@ -145,6 +149,31 @@ def _wmean(v: np.ndarray, w: np.ndarray) -> float:
     return float(np.average(v[ok], weights=w[ok])) if ok.any() and w[ok].sum() > 0 else float("nan")
 
 
+INSIDE_REGIONS = ("boundary_layer", "dayside_magnetosphere", "inner_magnetosphere",
+                  "plasma_sheet", "psbl", "lobe")
+"""Truth regions inside the magnetopause (synthetic archive)."""
+
+
+def side_agreement(atlas_dir, shell_re: float = SHELL_RE) -> dict:
+    """Share of the dayside windows near the reference magnetopause placed on their truth
+    side of it (see the module docstring); NaN without truth regions."""
+    from atlas_core.atlas import Atlas
+
+    atlas = Atlas.open(atlas_dir)
+    pos = _atlas_positions(atlas)
+    r = np.linalg.norm(pos, axis=1)
+    theta = np.arccos(np.clip(pos[:, 0] / np.maximum(r, 1e-9), -1, 1))
+    r_mp, _ = boundary_radii(theta, REFERENCE_PDYN_NPA, REFERENCE_BZ_NT)
+    near = (pos[:, 0] > 0) & (np.abs(r - r_mp) < shell_re)
+    if "region" not in atlas.states:
+        return {"coords": atlas.ds.attrs.get("coords", "gsm"), "windows": int(near.sum()),
+                "side_agreement": float("nan")}
+    inside = atlas.states["region"].astype(str).isin(INSIDE_REGIONS).to_numpy()
+    agree = (r < r_mp) == inside
+    return {"coords": atlas.ds.attrs.get("coords", "gsm"), "windows": int(near.sum()),
+            "side_agreement": float(agree[near].mean())}
+
+
 def compare(gsm_dir, normalised_dir, shell_re: float = SHELL_RE) -> pd.DataFrame:
     """The measures of both atlases, one row per (atlas, shell)."""
     return pd.DataFrame(atlas_measures(gsm_dir, shell_re) + atlas_measures(normalised_dir, shell_re))
@@ -159,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     table = compare(args.gsm_atlas, args.normalised_atlas, args.shell)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.drop(columns="atlas").round(3).to_string(index=False))
+        sides = pd.DataFrame([side_agreement(a, args.shell)
+                              for a in (args.gsm_atlas, args.normalised_atlas)])
+        print(f"\ndayside windows within {args.shell:g} R_E of the reference magnetopause, on "
+              "their truth side of it:")
+        print(sides.round(3).to_string(index=False))
     return 0
 
 

@@ -117,7 +117,7 @@ def flythrough(atlas, trajectory: pd.DataFrame, drivers: pd.DataFrame | None = N
     """The atlas along a trajectory (see the module docstring). ``drivers``: an hourly table
     from :func:`atlas_core.service.drivers.read_drivers` (conditions vary with time); else
     ``cond`` (a :class:`Condition` or anything :func:`as_condition` reads; None = all states)."""
-    from atlas_core.atlas.product import as_condition, estimates
+    from atlas_core.atlas.product import as_condition
     from atlas_core.service.drivers import drivers_along
     from atlas_core.service.nowcast import condition_from_drivers
 
@@ -152,20 +152,20 @@ def flythrough(atlas, trajectory: pd.DataFrame, drivers: pd.DataFrame | None = N
         groups = {c: np.concatenate(r) for c, r in groups.items()}
     inside = leaf >= 0
     for c, rows in groups.items():
-        est = estimates(atlas, c)
         rows_in = rows[inside[rows]]
         labels[rows] = c.label
         if rows_in.size == 0:
             continue
-        lv = leaf[rows_in]
-        pp, ll, hh = est.at(lv)
-        has = est.n[lv] > 0
+        cells, pos_in_cells = np.unique(leaf[rows_in], return_inverse=True)
+        cp, cl, ch, cn, ce = _cell_numbers(atlas, c, cells)
+        pp, ll, hh = cp[pos_in_cells], cl[pos_in_cells], ch[pos_in_cells]
+        has = cn[pos_in_cells] > 0
         p[rows_in] = np.where(has[:, None], pp, np.nan)
         top = np.argmax(np.nan_to_num(p[rows_in], nan=-1), axis=1)
-        lo_top[rows_in] = np.where(has, ll[np.arange(lv.size), top], np.nan)
-        hi_top[rows_in] = np.where(has, hh[np.arange(lv.size), top], np.nan)
-        n_eff[rows_in] = est.n_eff[lv]
-        windows[rows_in] = est.n[lv]
+        lo_top[rows_in] = np.where(has, ll[np.arange(rows_in.size), top], np.nan)
+        hi_top[rows_in] = np.where(has, hh[np.arange(rows_in.size), top], np.nan)
+        n_eff[rows_in] = ce[pos_in_cells]
+        windows[rows_in] = cn[pos_in_cells]
     regime = np.where(np.isfinite(p).any(axis=1), np.argmax(np.nan_to_num(p, nan=-1), axis=1), -1)
     out = pd.DataFrame({"time": times, "x_gsm": gsm[:, 0], "y_gsm": gsm[:, 1], "z_gsm": gsm[:, 2],
                         "leaf": leaf, "regime": regime,
@@ -180,6 +180,25 @@ def flythrough(atlas, trajectory: pd.DataFrame, drivers: pd.DataFrame | None = N
         out = pd.concat([out, q.add_prefix("state_")], axis=1)
     out.attrs.update(names=list(atlas.names), coords=atlas.ds.attrs.get("coords", "gsm"))
     return out
+
+
+def _cell_numbers(atlas, cond, cells: np.ndarray):
+    """(p, lo, hi) (m, K), windows (m,) and effective counts (m,) of some cells under a
+    condition: the product layer's estimator (contract C2: ``Atlas.counts_of`` of the states
+    :func:`~atlas_core.atlas.product.select_states` picks, ``Atlas.estimate(..., leaves=cells)``)
+    evaluated at these cells only, so a trajectory does not pay for the whole map's intervals;
+    the same numbers as :func:`~atlas_core.atlas.product.estimates` (tested)."""
+    from atlas_core.atlas.product import as_condition, estimates, select_states
+
+    cond = as_condition(cond, atlas.bins)
+    if hasattr(atlas, "counts_of") and hasattr(atlas, "estimate"):
+        windows, effective = atlas.counts_of(select_states(atlas, cond))
+        est = atlas.estimate(windows, effective, leaves=cells)
+        return (np.asarray(est[0]), np.asarray(est[1]), np.asarray(est[2]),
+                np.asarray(windows)[cells].sum(axis=1), np.asarray(est[3]))
+    e = estimates(atlas, cond)
+    pp, ll, hh = e.at(cells)
+    return pp, ll, hh, e.n[cells], e.n_eff[cells]
 
 
 def _driver_columns() -> dict[str, str]:
