@@ -15,6 +15,7 @@ ingest, and the one-sided difference at the ends of the files.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,33 @@ def file_kind(path) -> str:
 def read_drivers(paths) -> pd.DataFrame:
     """Hourly driver table (index: hour start, UTC) from OMNI HRO/OMNI2/Kyoto files, with the
     columns of :data:`DRIVERS` that the files give and ``attrs["sources"]`` (file -> kind) and
-    ``attrs["dst_source"]``. A file that cannot be read raises :class:`SourceError` naming it."""
+    ``attrs["dst_source"]``. A file that cannot be read raises :class:`SourceError` naming it.
+
+    Parsed tables are kept (a few, read-only copies handed out) keyed by each file's path, size
+    and modification time, so a dashboard or a server asking again does not parse again; a
+    changed file is read anew."""
+    key = []
+    for p in paths:
+        try:
+            st = Path(p).stat()
+        except OSError:
+            raise SourceError(p, "file not found") from None
+        key.append((str(Path(p).resolve()), st.st_size, st.st_mtime_ns))
+    table = _read_drivers_cached(tuple(key))
+    out = table.copy()
+    out.attrs = {**table.attrs, "sources": {str(p): k for p, k in
+                                            zip(paths, table.attrs["kinds"], strict=True)}}
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _read_drivers_cached(key: tuple) -> pd.DataFrame:
+    table = _read_drivers([k[0] for k in key])
+    table.attrs["kinds"] = list(table.attrs["sources"].values())
+    return table
+
+
+def _read_drivers(paths) -> pd.DataFrame:
     from atlas_core.sources.indices import read_dst_wdc, read_omni2
     from atlas_core.sources.omni_hro import read_omni_hro
 
