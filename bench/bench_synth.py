@@ -1,12 +1,16 @@
 """Benchmark: ``atlas synth`` + ``atlas ingest`` wall time and peak memory, one or ten years.
 
 Runs the two CLI commands as child processes (exactly what a user runs) and reports, for each:
-wall time, the peak of the summed resident memory of the whole process tree (sampled every
-0.2 s with psutil: the main process plus its worker processes), and ``ru_maxrss`` of the
-largest child (``resource.getrusage(RUSAGE_CHILDREN)``). Then counts the states.
+wall time, CPU time (user + system of the whole process tree, from
+``resource.getrusage(RUSAGE_CHILDREN)`` before and after: on a shared machine the CPU time is
+the steadier figure), the machine's load average when it started and ended, the peak of the
+summed resident memory of the whole process tree (sampled every 0.2 s with psutil: the main
+process plus its worker processes), and ``ru_maxrss`` of the largest child. Then counts the
+states.
 
     python bench/bench_synth.py --years 1  --out data/synth1y  --states data/states1y
     python bench/bench_synth.py --years 10 --out data/synth10y --states data/states10y
+    python bench/bench_synth.py --years 1  --out data/physics/synth1y --states data/physics/states1y
 
 Existing output folders are removed first (the ingest would otherwise resume).
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -27,8 +32,15 @@ import psutil
 SPANS = {1: ("2015-09-01", "2016-09-01"), 10: ("2015-09-01", "2025-11-01")}
 
 
+def _cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_measured(cmd: list[str]) -> dict:
-    """Run ``cmd``; return wall time (s) and peak tree RSS (MiB)."""
+    """Run ``cmd``; return wall and CPU time (s), load averages and peak tree RSS (MiB)."""
+    load0 = os.getloadavg()[0]
+    cpu0 = _cpu_children()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
     peak = 0
@@ -49,7 +61,9 @@ def run_measured(cmd: list[str]) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed with status {proc.returncode}")
-    return {"wall_s": round(wall, 1), "peak_tree_rss_mib": round(peak / 2**20),
+    return {"wall_s": round(wall, 1), "cpu_s": round(_cpu_children() - cpu0, 1),
+            "load_avg_1min_start_end": [round(load0, 2), round(os.getloadavg()[0], 2)],
+            "peak_tree_rss_mib": round(peak / 2**20),
             "max_child_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
 
@@ -82,6 +96,7 @@ def main(argv=None) -> int:
         "years": args.years, "span": [start, end], "seed": args.seed,
         "synth": synth, "ingest": ingest,
         "total_wall_s": round(synth["wall_s"] + ingest["wall_s"], 1),
+        "total_cpu_s": round(synth["cpu_s"] + ingest["cpu_s"], 1),
         "states": int(len(df)), "days_with_data": meta["days_with_data"],
         "fpi_samples": meta["fpi_samples"],
         "quiet_fraction_states": round(float((df["dst"].abs() <= 20).mean()), 4),

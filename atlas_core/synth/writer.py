@@ -318,13 +318,14 @@ _OMNI_FILL = ([None] * 4 + [99, 99, 999, 999] + [999.9] * 14
 assert len(_OMNI_FMT) == 55 and len(_OMNI_FILL) == 55
 
 
-def _fixed_width(values: np.ndarray, width: int, decimals: int, integer: bool) -> np.ndarray | None:
+def _fixed_width(values: np.ndarray, width: int, decimals: int, integer: bool) -> tuple[np.ndarray, np.ndarray]:
     """``values`` formatted as Fortran's ``I{width}`` / ``F{width}.{decimals}`` edit
     descriptors write them (``F9.0`` keeps its decimal point: ``  131106.``; negative values
     that round to zero keep their sign, as gfortran writes them), as an ``(n, width)`` array
-    of ASCII codes, right-aligned; None when a value does not fit (Fortran prints asterisks).
+    of ASCII codes, right-aligned; and a mask of the values that do not fit (Fortran would
+    print asterisks there).
 
-    Vectorised over the values (a loop over at most ~12 digit positions): the OMNI2 writer
+    Vectorised over the values (a loop over at most ~19 digit positions): the OMNI2 writer
     formats a year of 55 words in milliseconds instead of ~0.5 M Python format calls."""
     x = np.asarray(values, dtype=np.float64)
     if integer:
@@ -335,16 +336,15 @@ def _fixed_width(values: np.ndarray, width: int, decimals: int, integer: bool) -
         # extended precision, so that a double just above a rounding half (0.05 is
         # 0.05000000000000000277) rounds up, as C's correctly rounded printf does
         mag = np.rint(np.abs(x).astype(np.longdouble) * np.longdouble(10) ** decimals)
-        mag = mag.astype(np.int64)
+        mag = np.clip(mag, 0, 9e17).astype(np.int64)
     scale = 10 ** decimals
     ip, fp = mag // scale, mag % scale
     n_int = np.ones(x.size, dtype=np.int64)
-    for k in range(1, 19):
+    for k in range(1, 18):
         n_int += ip >= 10 ** k
     point = 0 if integer else 1  # F w.d always writes the decimal point
     length = neg + n_int + point + decimals
-    if np.any(length > width):
-        return None
+    overflow = length > width
     out = np.full((x.size, width), ord(" "), dtype=np.uint8)
     col = width - 1
     for _ in range(decimals):
@@ -355,48 +355,54 @@ def _fixed_width(values: np.ndarray, width: int, decimals: int, integer: bool) -
         out[:, col] = ord(".")
         col -= 1
     rows = np.arange(x.size)
-    for k in range(int(n_int.max(initial=1))):
+    for k in range(min(int(n_int.max(initial=1)), col + 1)):
         live = k < n_int
         out[live, col - k] = ord("0") + (ip[live] // 10 ** k) % 10
     sign_col = col - n_int
-    out[rows[neg], sign_col[neg]] = ord("-")
-    return out
+    ok = neg & (sign_col >= 0)
+    out[rows[ok], sign_col[ok]] = ord("-")
+    return out, overflow
 
 
-def write_omni2(path: Path, hours: np.ndarray, words: dict[int, np.ndarray]):
+def write_omni2(path: Path, hours: np.ndarray, words: dict[int, np.ndarray]) -> int:
     """OMNI2 hourly text with SPDF's 55-word Fortran layout
     ``(2I4,I3,I5,2I3,2I4,14F6.1,F9.0,F6.1,F6.0,2F6.1,F6.3,F6.2,F9.0,F6.1,F6.0,2F6.1,F6.3,
     2F7.2,F6.1,I3,I4,I6,I5,F10.2,5F9.2,I3,I4,F6.1,F6.1,2I6,F5.1)``. ``words`` maps 1-based
     word numbers to hourly arrays; every other word is written as its fill value.
 
     Each word is formatted as a whole column (:func:`_fixed_width`) into one byte array
-    (SPDF's own file is reproduced byte for byte from its words: tested on ``omni2_2015.dat``);
-    a value that overflows its width falls back to Python's %-formatting for the file (which
-    widens the field, where Fortran would print asterisks)."""
+    (SPDF's own file is reproduced byte for byte from its words: tested on ``omni2_2015.dat``).
+    A value too wide for its field (where Fortran prints asterisks, and the words would run
+    together) or not finite is written as the word's fill value, OMNI's "missing"; returns how
+    many were."""
     t = pd.DatetimeIndex(hours)
     n = t.size
     days = (t - pd.Timestamp("1832-02-08")).days.values
     cols = [t.year.values, t.day_of_year.values, t.hour.values, days // 27 + 1]  # Bartels
     for i in range(4, 55):
         cols.append(words[i + 1] if (i + 1) in words else np.full(n, _OMNI_FILL[i]))
-    specs = []
-    for fmt in _OMNI_FMT:  # "{:6.1f}" -> (6, 1, False), "{:4d}" -> (4, 0, True)
-        body = fmt[2:-1]
+    fields, n_fill = [], 0
+    for i, (fmt, col) in enumerate(zip(_OMNI_FMT, cols, strict=True)):
+        body = fmt[2:-1]  # "{:6.1f}" -> "6.1f", "{:4d}" -> "4d"
         integer = body.endswith("d")
-        w, _, d = body[:-1].partition(".")
-        specs.append((int(w), int(d or 0), integer))
-    fields = [_fixed_width(np.asarray(c), *spec) for c, spec in zip(cols, specs, strict=True)]
-    if all(f is not None for f in fields):
-        table = np.concatenate(fields + [np.full((n, 1), ord("\n"), np.uint8)], axis=1)
-        data = table.tobytes()
-    else:  # a value too wide for its Fortran field: format line by line ("%#9.0f": "131106.")
-        line_fmt = "".join("%#" + f[2:-1] if f.endswith(".0f}") else "%" + f[2:-1]
-                           for f in _OMNI_FMT)
-        lists = [(np.rint(np.asarray(c, float)).astype(np.int64) if sp[2]
-                  else np.asarray(c, float)).tolist() for c, sp in zip(cols, specs, strict=True)]
-        rows = zip(*lists, strict=True)
-        data = ("\n".join(line_fmt % row for row in rows) + "\n").encode("ascii")
+        width, _, dec = body[:-1].partition(".")
+        col = np.asarray(col, dtype=np.float64)
+        bad = ~np.isfinite(col)
+        if bad.any() and _OMNI_FILL[i] is not None:
+            col = np.where(bad, _OMNI_FILL[i], col)
+        field, overflow = _fixed_width(col, int(width), int(dec or 0), integer)
+        overflow |= bad
+        if overflow.any():
+            if _OMNI_FILL[i] is None:
+                raise ValueError(f"OMNI2 word {i + 1}: value(s) do not fit {body}")
+            fill, _ = _fixed_width(np.full(int(overflow.sum()), _OMNI_FILL[i]), int(width),
+                                   int(dec or 0), integer)
+            field[overflow] = fill
+            n_fill += int(overflow.sum())
+        fields.append(field)
+    table = np.concatenate(fields + [np.full((n, 1), ord("\n"), np.uint8)], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
+    tmp.write_bytes(table.tobytes())
     os.replace(tmp, path)
+    return n_fill

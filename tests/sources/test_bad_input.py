@@ -191,3 +191,54 @@ def test_other_mms_products_are_ignored_quietly(tmp_path, make_day):
     cat = scan(tmp_path)
     assert cat.skipped == []
     assert [len(cat.files[p]) for p in ("fgm", "fpi-dis", "mec")] == [1, 1, 0]
+
+
+def _damage_fillval_record(src, dest, variable: str):
+    """Copy a real CDF, corrupting the FILLVAL attribute entry of ``variable`` (its data type
+    becomes 99, which no CDF type is), and write a valid MD5 again, so that the file opens
+    and its data read but its attributes do not."""
+    import hashlib
+    import struct
+
+    import cdflib
+
+    data = bytearray(src.read_bytes())
+    num = cdflib.CDF(str(src)).varinq(variable).Num
+    adr = data.find(b"FILLVAL\x00") - 68  # the ADR: name at byte 68 (CDF v3 layout)
+    entry = struct.unpack(">q", data[adr + 48: adr + 56])[0]  # AzEDRhead
+    while entry:
+        _, _, nxt, _, _, var_num = struct.unpack(">qiqiii", data[entry: entry + 32])
+        if var_num == num:
+            struct.pack_into(">i", data, entry + 24, 99)  # DataType
+            break
+        entry = nxt
+    else:
+        raise AssertionError("no FILLVAL entry for " + variable)
+    data[-16:] = hashlib.md5(bytes(data[:-16])).digest()
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_unreadable_attributes_are_reported_and_the_file_skipped(real_data, tmp_path):
+    """Fill values are masked from the FILLVAL attribute: a file whose attribute record cannot
+    be read is an error naming the file and the variable (it used to be read with fill
+    masking silently off), and a multi-file read reports it and goes on."""
+    import cdflib
+
+    from atlas_core.sources.mms import read_many
+
+    paths = sorted((real_data / "mms").glob("mms1_fpi_fast_l2_dis-moms_20151017*"))
+    bad = _damage_fillval_record(paths[1], tmp_path / paths[1].name,
+                                 "mms1_dis_numberdensity_fast")
+    raw = cdflib.CDF(str(bad), validate=True)  # the file opens and its data read ...
+    assert raw.varget("mms1_dis_numberdensity_fast").shape == (1600,)
+    with pytest.raises(TypeError):  # ... its attributes do not (numpy: unknown data type)
+        raw.varattsget("mms1_dis_numberdensity_fast")
+    with pytest.raises(SourceError) as err:
+        read_fpi_dis(bad)
+    assert err.value.file == str(bad)
+    assert "attributes of mms1_dis_numberdensity_fast" in err.value.problem
+    errors: list = []
+    ds = read_many("fpi-dis", [paths[0], bad, paths[2]], errors=errors)
+    assert [e["file"] for e in errors] == [str(bad)]
+    assert ds.attrs["records"] == 860 + 1600

@@ -47,3 +47,35 @@ def test_roi_is_near_apogee():
     roi = orbit.in_roi(t, r)
     assert 0.2 < roi.mean() < 0.9
     assert r[roi].min() >= orbit.ROI_FRACTION * 25 - 1e-9 and orbit.ROI_FRACTION >= 0.4
+
+
+def test_mean_anomaly_is_the_integral_of_the_mean_motion():
+    """M(t) - M(epoch) = integral of n = sqrt(mu / a^3) dt. Within a phase of constant apogee
+    that is n (t - t0) exactly (Kepler's third law); across the 2017 apogee raise (a linear in
+    time) it is checked against scipy's adaptive quadrature. The closed form costs the same
+    for a day ten years from the epoch as for the epoch's own day (linear in the span)."""
+    from scipy.integrate import quad
+
+    mu = orbit.MU_EARTH_KM3_S2
+    # phase 1 (apogee 12 R_E): 30 days after the epoch
+    a1 = 0.5 * (12.0 + orbit.PERIGEE_RE) * R_E_KM
+    t = np.array([orbit.EPOCH, orbit.EPOCH + np.timedelta64(30, "D")])
+    m = orbit.mean_anomaly(t)
+    assert m[1] - m[0] == pytest.approx(np.sqrt(mu / a1**3) * 30 * 86400, rel=1e-12)
+    # across the apogee raise 2017-02-01 .. 2017-05-01 (12 -> 25 R_E)
+    t0, t1 = np.datetime64("2017-01-15", "ns"), np.datetime64("2017-06-01", "ns")
+    s0, s1 = (orbit._seconds(np.array([x]))[0] for x in (t0, t1))
+
+    def n_of(s):
+        return float(orbit._elements_s(np.array([s]))["n"][0])
+
+    nodes = [orbit._seconds(np.array([np.datetime64(d, "ns")]))[0]
+             for d in ("2017-02-01", "2017-05-01")]
+    want = sum(quad(n_of, lo, hi, epsabs=1e-12, epsrel=1e-13)[0]
+               for lo, hi in zip([s0, *nodes], [*nodes, s1], strict=True))
+    got = np.diff(orbit.mean_anomaly(np.array([t0, t1])))[0]
+    assert got == pytest.approx(want, rel=1e-10)
+    # one call over ten years of minutes-apart times agrees with calls one day at a time
+    days = np.datetime64("2015-09-01", "ns") + np.arange(0, 3700, 97) * np.timedelta64(1, "D")
+    np.testing.assert_allclose(orbit.mean_anomaly(days),
+                               [orbit.mean_anomaly(np.array([d]))[0] for d in days], rtol=1e-14)
