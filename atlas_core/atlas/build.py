@@ -180,6 +180,11 @@ def build_atlas(
     from atlas_core.vqvae import RegimeConfig
 
     bins = bins or ActivityBins()
+    if model is not None and hasattr(model, "assign") and not callable(getattr(model, "save", None)):
+        # refused before anything is written: an atlas is opened (and served) with its model/
+        raise AtlasError(f"build_atlas: the in-memory model ({type(model).__name__}) has no "
+                         "save() method, so the atlas could not be opened or served; pass a "
+                         "RegimeModel (saved to OUT/model) or a model directory")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -224,6 +229,16 @@ def build_atlas(
             if (out_dir / "model").exists():
                 shutil.rmtree(out_dir / "model")
             tmp.rename(out_dir / "model")
+    else:  # an in-memory model: written beside the atlas like a trained one (physics, issue 10)
+        import shutil
+
+        tmp = out_dir / ".model.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        model.save(tmp)
+        if (out_dir / "model").exists():
+            shutil.rmtree(out_dir / "model")
+        tmp.rename(out_dir / "model")
     log.info("atlas: model with %d regimes ready (%.1f s)", model.k, time.perf_counter() - t0)
 
     codes, dist = assign_codes(model, df)
