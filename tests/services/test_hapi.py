@@ -157,3 +157,19 @@ def test_bad_requests_get_hapi_error_codes(hapi_server, query, http, hapi_code):
     assert f"HAPI {hapi_code}" in reason
     # the error does not echo the request
     assert "yesterday" not in reason and "nope" not in reason
+
+
+def test_server_over_another_state_table(opened_atlas):
+    """``atlas hapi ATLAS --states STATES``: the datasets cover the given windows only."""
+    from atlas_core.service.hapi import make_server
+
+    st = opened_atlas.states.iloc[:500].drop(columns=["code", "leaf"])
+    server = make_server(opened_atlas, st, port=0)
+    try:
+        ds = server.datasets["mms1_regime_labels"]
+        assert len(ds.times) == 500
+        np.testing.assert_array_equal(ds.times, st["time"].to_numpy("datetime64[ns]"))
+        feats = server.datasets["mms1_window_features"]
+        np.testing.assert_allclose(feats._by_name["n_mean"].values, st["n_mean"].to_numpy())
+    finally:
+        server.server_close()

@@ -95,7 +95,7 @@ def test_synthetic_sheath_states_lie_between_the_boundaries(synth_states):
     assert np.mean(c["r_over_rmp"][inside] < 1) > 0.95
 
 
-def test_build_normalised_atlas(synth_states, small_atlas, tmp_path):
+def test_build_normalised_atlas(synth_states, small_atlas, synth_archive, tmp_path):
     from atlas_core.atlas import Atlas, build_atlas
 
     out = build_atlas(synth_states, tmp_path / "norm", model=small_atlas / "model",
@@ -112,3 +112,21 @@ def test_build_normalised_atlas(synth_states, small_atlas, tmp_path):
     moved = np.linalg.norm(st[["x_norm", "y_norm", "z_norm"]].to_numpy()
                            - st[["x_gsm", "y_gsm", "z_gsm"]].to_numpy(), axis=1)
     assert np.median(moved) > 0.01
+
+    # a flythrough of a normalised atlas maps the trajectory with the OMNI values of its time
+    import pandas as pd
+
+    from atlas_core.atlas.errors import AtlasError
+    from atlas_core.service.drivers import read_drivers
+    from atlas_core.service.flythrough import flythrough
+
+    traj = st[["time", "x_gsm", "y_gsm", "z_gsm"]].iloc[:300].reset_index(drop=True)
+    with pytest.raises(AtlasError, match="OMNI"):
+        flythrough(atlas, traj)
+    drivers = read_drivers(sorted((synth_archive / "indices").glob("omni2_*.dat")))
+    fly = flythrough(atlas, traj, drivers=drivers, k=300)
+    # the trajectory is the atlas' own windows: each lands in the leaf its state was built in
+    # (where the hourly driver of the file is the one the state carried)
+    same = fly["leaf"].to_numpy() == st["leaf"].to_numpy()[:300]
+    assert same.mean() > 0.95
+    assert isinstance(fly["time"].iloc[0], pd.Timestamp)
