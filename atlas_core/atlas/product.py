@@ -376,13 +376,23 @@ def _counts_of(atlas, states: np.ndarray | None) -> tuple[np.ndarray, np.ndarray
     return windows, windows.astype(np.float64)
 
 
-def _estimate(atlas, windows: np.ndarray, effective: np.ndarray):
-    """(p, lo, hi, n_eff) of (m, K) counts — the atlas' ``estimate`` (C2) when it has one, else
-    the Dirichlet posterior of the windows."""
+def _estimate(atlas, c: CellCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(p, lo, hi, n_eff) of the cells that hold windows (``c.leaves``, in that order) — the
+    atlas' ``estimate`` (C2: a hierarchical posterior from the full (L, K) counts) when it has
+    one, else the Dirichlet posterior of the windows."""
     if hasattr(atlas, "estimate"):
-        return tuple(np.asarray(a) for a in atlas.estimate(windows, effective))
-    p, lo, hi = atlas.probabilities(windows)
-    return p, lo, hi, np.asarray(effective, dtype=np.float64).sum(axis=-1)
+        est = atlas.estimate(c.windows, c.effective, leaves=c.leaves)
+        return tuple(np.asarray(a) for a in (est.p, est.lo, est.hi, est.n_eff))
+    rows = c.windows_rows[:-1]
+    p, lo, hi = atlas.probabilities(rows)
+    return p, lo, hi, c.effective_rows[:-1].sum(axis=-1)
+
+
+def _low_count(atlas, n_eff: np.ndarray) -> np.ndarray:
+    """Below the atlas' low-count mark (its ``low_count`` rule when it has one)."""
+    if hasattr(atlas, "low_count"):
+        return np.asarray(atlas.low_count(n_eff), dtype=bool)
+    return n_eff < float(getattr(atlas, "min_count", 0) or 0)
 
 
 def _condition_column(atlas, name: str) -> np.ndarray | None:
@@ -515,7 +525,8 @@ class CellEstimates:
     atlas' ``min_count``: an empty cell is low-count too), ``dominant`` (-1 where n == 0),
     ``entropy`` bits (NaN where n == 0), ``confidence`` (p of the dominant regime, NaN where
     n == 0). Per leaf and regime: ``p``, ``lo``, ``hi`` (posterior mean and credible bounds;
-    an empty cell has the prior's) — dense (L, K) on request, :meth:`at` for some leaves.
+    NaN for an empty cell: it holds no data under the condition) — dense (L, K) on request,
+    :meth:`at` for some leaves.
     """
 
     condition: Condition
@@ -530,7 +541,7 @@ class CellEstimates:
     dominant: np.ndarray
     entropy: np.ndarray
     confidence: np.ndarray
-    min_count: int
+    min_count: float
 
     p = property(lambda self: self.p_rows[self.row])
     lo = property(lambda self: self.lo_rows[self.row])
@@ -556,25 +567,25 @@ def estimates(atlas, cond, *, allow_empty: bool = False) -> CellEstimates:
 
 
 def _compute_estimates(atlas, c: CellCounts) -> CellEstimates:
-    cond = c.condition
-    p, lo, hi, n_eff_rows = _estimate(atlas, c.windows_rows, c.effective_rows)
-    m = c.leaves.size
+    m, k = c.leaves.size, c.windows_rows.shape[1]
+    p, lo, hi, n_eff = _estimate(atlas, c) if m else (np.zeros((0, k)),) * 3 + (np.zeros(0),)
+    # one more row for the empty cells: no data, no numbers (the prior is not shown as data)
+    nan_row = np.full((1, k), np.nan)
+    p, lo, hi = (np.concatenate([np.asarray(a, dtype=np.float64), nan_row]) for a in (p, lo, hi))
+    n_eff = np.append(np.asarray(n_eff, dtype=np.float64).reshape(-1), 0.0)
     n_rows = c.windows_rows.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ent_rows = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
-    top = np.argmax(p, axis=1)
+    top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
     ent_rows[m:] = np.nan
     conf_rows = p[np.arange(m + 1), top]
-    conf_rows[m:] = np.nan
     top[m:] = -1
-    n_eff_rows = np.asarray(n_eff_rows, dtype=np.float64).reshape(-1)
-    min_count = int(getattr(atlas, "min_count", 0) or 0)
     r = c.row
     return CellEstimates(
-        condition=cond, leaves=c.leaves, row=r, p_rows=p, lo_rows=lo, hi_rows=hi,
-        n=n_rows[r], n_eff=n_eff_rows[r], low_count=n_eff_rows[r] < min_count,
+        condition=c.condition, leaves=c.leaves, row=r, p_rows=p, lo_rows=lo, hi_rows=hi,
+        n=n_rows[r], n_eff=n_eff[r], low_count=_low_count(atlas, n_eff)[r],
         dominant=top.astype(np.int16)[r], entropy=ent_rows[r], confidence=conf_rows[r],
-        min_count=min_count)
+        min_count=float(getattr(atlas, "min_count", 0) or 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -750,7 +761,7 @@ class SliceProduct:
     curves: dict[str, list[np.ndarray]]
     earth: list[np.ndarray]
     colors: dict[str, str]
-    min_count: int
+    min_count: float
 
 
 def data_description(atlas) -> str:
@@ -790,7 +801,7 @@ def slice_product(atlas, plane: str, offset: float, cond=None, color: str = "dom
     caption = (
         f"Condition: {cond_label} ({n_states:,} windows in the slice). "
         f"Data: {data_description(atlas)}. {len(table):,} octree cells; light-grey cells hold "
-        "no states" + (f"; faded cells hold fewer than {a['min_count']} effective counts"
+        "no states" + (f"; faded cells hold fewer than {a['min_count']:g} effective counts"
                        if faded else "") + "."
         + (f" Boundaries for {sw.label}." if sw else ""))
     pal = load_palette()

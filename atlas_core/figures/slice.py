@@ -115,7 +115,7 @@ def slice_figure(product: SliceProduct, *, figsize_in: tuple[float, float] | Non
         handles.append(Patch(facecolor=scale.missing, edgecolor="#999999", label="no states"))
     if faded.any():
         handles.append(Patch(facecolor="#999999", alpha=LOW_COUNT_ALPHA, edgecolor="#999999",
-                             label=f"faded: fewer than {product.min_count} effective counts"))
+                             label=f"faded: fewer than {product.min_count:g} effective counts"))
     if handles:
         strip.legend(handles=handles, loc="upper center", fontsize=7, frameon=False, ncols=2,
                      borderaxespad=0.0)

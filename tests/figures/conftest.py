@@ -23,7 +23,7 @@ def toy_states(n: int = 6000, seed: int = 0) -> pd.DataFrame:
     pos = np.column_stack([r * np.cos(th), r * np.sin(th) * np.cos(ph),
                            0.5 * r * np.sin(th) * np.sin(ph)])
     sheath = (pos[:, 0] > 0) & (r > 10)
-    df = pd.DataFrame({"time": pd.date_range("2016-01-01", periods=n, freq="min")})
+    df = pd.DataFrame({"time": pd.date_range("2016-01-01", periods=n, freq="10min")})  # 6 weeks
     for j, c in enumerate(POSITION_GSM):
         df[c] = pos[:, j]
     for j, c in enumerate(POSITION_GSE):

@@ -96,7 +96,7 @@ def test_export_dashboard_and_query_show_the_same_cells(toy_atlas, toy_atlas_dir
     has = t["windows"].to_numpy() > 0
     entropy = np.array([np.nan if r["entropy_bits"] is None else r["entropy_bits"] for r in records])
     np.testing.assert_array_equal(entropy[has], t["entropy"].to_numpy()[has])
-    p_regime = np.array([_regime_p(r, REGIME) for r in records])
+    p_regime = np.array([np.nan if r["count"] == 0 else _regime_p(r, REGIME) for r in records])
     np.testing.assert_array_equal(p_regime[has], tables["probability"]["p_regime"].to_numpy()[has])
     # the query's numbers, through each colouring's scale, give the colours on screen
     values = {"dominant": np.where(has, t["dominant"], np.nan),
@@ -111,8 +111,8 @@ def test_export_dashboard_and_query_show_the_same_cells(toy_atlas, toy_atlas_dir
     storm = _query(toy_atlas_dir, tmp_path, capsys, centres, _range_text(f.storm()))
     quiet = _query(toy_atlas_dir, tmp_path, capsys, centres, _range_text(f.quiet()))
     both = np.array([s["count"] > 0 and q["count"] > 0 for s, q in zip(storm, quiet, strict=True)])
-    diff = np.array([_regime_p(s, REGIME) - _regime_p(q, REGIME)
-                     for s, q in zip(storm, quiet, strict=True)])
+    diff = np.array([_regime_p(s, REGIME) - _regime_p(q, REGIME) if ok else np.nan
+                     for s, q, ok in zip(storm, quiet, both, strict=True)])
     screen = tables["storm_minus_quiet"]
     np.testing.assert_array_equal(np.isfinite(screen["diff"].to_numpy()), both)
     np.testing.assert_array_equal(screen["diff"].to_numpy()[both], diff[both])
