@@ -110,6 +110,66 @@ def beta_quantiles(
     return special.betaincinv(a, b, q_lo), special.betaincinv(a, b, q_hi)
 
 
+_GRID_LOG_MIN, _GRID_LOG_MAX, _GRID_STEP = -5.0, 9.0, 0.05
+"""Range (natural log of a and b) and step of the Beta quantile table of :func:`beta_ppf`."""
+
+
+@functools.lru_cache(maxsize=64)
+def _logit_quantile_grid(q: float) -> np.ndarray:
+    """logit of the q-quantile of Beta(a, b) on the (log a, log b) grid (read-only)."""
+    g = np.exp(np.arange(_GRID_LOG_MIN, _GRID_LOG_MAX + _GRID_STEP / 2, _GRID_STEP))
+    x = special.betaincinv(g[:, None], g[None, :], q)
+    table = special.logit(x)
+    table.flags.writeable = False
+    return table
+
+
+def beta_ppf(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of Beta(a, b) for real a, b > 0, fast enough for millions of cells.
+
+    Inside ``exp(-5) <= a, b <= exp(9)`` the logit of the quantile is interpolated bilinearly in
+    (log a, log b) on a 0.05 grid (absolute error below 2e-3 everywhere there, below 1e-4 for
+    99 % of it, against ``scipy.special.betaincinv``; tests check it). For a tiny ``a`` with
+    ``b >= 1`` the small-quantile expansion ``I_x(a, b) ~ x^a / (a B(a, b))`` gives
+    ``x_q = (q a B(a, b))^(1/a)`` (Abramowitz & Stegun 26.5.4, leading term), and mirrored for a
+    tiny ``b``; anything else is computed exactly.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        la, lb = np.log(a), np.log(b)
+    inside = (la >= _GRID_LOG_MIN) & (la < _GRID_LOG_MAX) & (lb >= _GRID_LOG_MIN) & (lb < _GRID_LOG_MAX)
+    table = _logit_quantile_grid(float(q))
+    x = (la[inside] - _GRID_LOG_MIN) / _GRID_STEP
+    y = (lb[inside] - _GRID_LOG_MIN) / _GRID_STEP
+    i, j = x.astype(np.int64), y.astype(np.int64)
+    fx, fy = x - i, y - j
+    flat, width = table.ravel(), table.shape[1]
+    base = i * width + j
+    v = ((flat[base] * (1 - fx) + flat[base + width] * fx) * (1 - fy)
+         + (flat[base + 1] * (1 - fx) + flat[base + width + 1] * fx) * fy)
+    out[inside] = special.expit(v)
+    rest = ~inside
+    if rest.any():
+        ra, rb = a[rest], b[rest]
+        small_a = (np.log(ra) < _GRID_LOG_MIN) & (rb >= 1)
+        small_b = (np.log(rb) < _GRID_LOG_MIN) & (ra >= 1) & ~small_a
+        r = np.empty(ra.shape)
+        r[small_a] = _small_shape_ppf(ra[small_a], rb[small_a], q)
+        r[small_b] = 1.0 - _small_shape_ppf(rb[small_b], ra[small_b], 1.0 - q)
+        other = ~(small_a | small_b)
+        r[other] = special.betaincinv(ra[other], rb[other], q)
+        out[rest] = r
+    return out
+
+
+def _small_shape_ppf(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
+    """Leading-order q-quantile of Beta(a, b) for a << 1 <= b: (q a B(a, b))^(1/a)."""
+    return np.minimum(np.exp((np.log(q) + np.log(a) + special.betaln(a, b)) / a), 1.0)
+
+
 def entropy_bits(p: np.ndarray) -> np.ndarray:
     """Shannon entropy ``-sum_k p_k log2 p_k`` over the last axis, bits (0 .. log2 K)."""
     p = np.asarray(p, dtype=np.float64)
@@ -122,6 +182,25 @@ def dominant(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Most probable regime per cell; -1 where the cell holds no state (the prior decides nothing)."""
     top = np.argmax(p, axis=-1).astype(np.int16)
     return np.where(np.asarray(counts).sum(axis=-1) > 0, top, np.int16(-1)).astype(np.int16)
+
+
+DEFAULT_SHIFT_ALPHA = 0.05
+"""Two-sided level of the shift test (:func:`shift_significant`): its nominal false-alarm rate."""
+
+
+def shift_significant(mean_a: np.ndarray, var_a: np.ndarray, mean_b: np.ndarray,
+                      var_b: np.ndarray, alpha: float = DEFAULT_SHIFT_ALPHA) -> np.ndarray:
+    """Whether two posteriors' means differ at two-sided level ``alpha``: ``|m_a - m_b| >
+    z_(1 - alpha/2) sqrt(v_a + v_b)`` (a Wald test on the posterior moments).
+
+    With the moments of :mod:`atlas_core.atlas.hierarchy` (effective counts, the parent's
+    uncertainty included) the test counts passes, not windows; its false-alarm rate is measured
+    by ``atlas calibrate`` (two random halves of the quiet days).
+    """
+    from scipy.stats import norm
+
+    diff = np.asarray(mean_a, np.float64) - np.asarray(mean_b, np.float64)
+    return np.abs(diff) > norm.ppf(1 - alpha / 2) * np.sqrt(np.asarray(var_a) + np.asarray(var_b))
 
 
 def intervals_disjoint(
