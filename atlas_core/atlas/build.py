@@ -2,8 +2,11 @@
 
 ``build_atlas(states, out_dir)`` runs, in order: the octree over the states' GSM positions
 (:class:`atlas_core.octree.Octree`), the VQ-VAE training (:func:`atlas_core.regimes.train_regimes`)
-or a given trained model, the regime code of every state, the training anomaly scores, and the
-atlas dataset (:func:`atlas_core.atlas.dataset.build_dataset`). Everything lands in ``out_dir``
+or a given trained model, the regime code of every state, the sampling model (passes, their
+intra-pass correlation and the hierarchy strengths, fitted on whole-day folds:
+:class:`atlas_core.atlas.sampling.CellStatistics`), the atlas dataset
+(:func:`atlas_core.atlas.dataset.build_dataset`), and the cross-fitted (out-of-fold) anomaly
+scores whose distribution calibrates the anomaly percentiles. Everything lands in ``out_dir``
 (see :mod:`atlas_core.atlas.query` for the layout); each file is written atomically.
 """
 
@@ -18,17 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas_core.atlas.anomaly import activity_index, mixture_table, score_states
-from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
-from atlas_core.atlas.dataset import (
-    DEFAULT_MIN_COUNT,
-    add_anomaly_quantiles,
-    build_dataset,
-    global_mix,
-    save_dataset,
-)
+from atlas_core.atlas.anomaly import activity_index, crossfit_scores
+from atlas_core.atlas.conditioning import ActivityBins
+from atlas_core.atlas.dataset import add_anomaly_quantiles, build_dataset, save_dataset
 from atlas_core.atlas.errors import AtlasError
+from atlas_core.atlas.passes import spacecraft_of
 from atlas_core.atlas.posterior import DEFAULT_ALPHA, DEFAULT_LEVEL
+from atlas_core.atlas.sampling import DEFAULT_MIN_EFFECTIVE, CellStatistics, day_folds
 from atlas_core.states import POSITION_GSM
 
 log = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ def build_atlas(
     bins: ActivityBins | None = None,
     alpha: float = DEFAULT_ALPHA,
     level: float = DEFAULT_LEVEL,
-    min_count: int = DEFAULT_MIN_COUNT,
+    min_effective: float = DEFAULT_MIN_EFFECTIVE,
     octree_options: dict | None = None,
     coords: str = "gsm",
 ) -> Path:
@@ -166,8 +165,9 @@ def build_atlas(
     train_config : dict, optional
         :class:`atlas_core.vqvae.RegimeConfig` fields for training (e.g. ``max_epochs``, ``seed``,
         ``k``).
-    bins, alpha, level, min_count
-        Activity bins, Dirichlet prior, credible level, low-count threshold.
+    bins, alpha, level, min_effective
+        Activity bins, Dirichlet prior of the whole-atlas node, credible level, low-count
+        threshold (effective looks).
     octree_options : dict, optional
         Keyword arguments of :meth:`Octree.build` (``base_size_re``, ``max_states``, ...).
     coords : "gsm" or "normalised"
@@ -243,37 +243,44 @@ def build_atlas(
 
     codes, dist = assign_codes(model, df)
     leaf = tree.leaf_of_state
-    index = OccupancyIndex(leaf, codes, df["dst"].to_numpy(np.float64), tree.n_leaves, model.k)
-
+    time_ns = df["time"].to_numpy()
+    fold = day_folds(time_ns)
+    stats = CellStatistics.fit(tree, codes, time_ns, model.k, fold, spacecraft_of(df),
+                               min_effective=min_effective)
+    log.info("atlas: sampling model %s (%.1f s)", stats.model.describe(), time.perf_counter() - t0)
 
     summary = getattr(model, "summary", None)
     provenance = {
         "seed": config.get("seed", getattr(getattr(model, "config", None), "seed", -1)),
         "config": {"train": config, "octree": octree_options, "bins": bins.to_dict(),
-                   "alpha": alpha, "level": level, "min_count": min_count, "coords": coords,
-                   "states": str(states_path) if states_path else None},
+                   "alpha": alpha, "level": level, "min_effective": min_effective,
+                   "coords": coords, "states": str(states_path) if states_path else None},
         "source_files": [Path(str(f)).name for f in prov.get("files", [])],
         "history": f"atlas build from {states_path or 'an in-memory state table'}",
     }
+    dst = df["dst"].to_numpy(np.float64)
     ds = build_dataset(
-        leaf_lo=tree.leaf_lo, leaf_hi=tree.leaf_hi, leaf_level=tree.leaf_level, index=index,
-        names=list(model.names), bins=bins,
+        stats=stats, dst=dst, names=list(model.names), bins=bins,
         summary=summary if isinstance(summary, pd.DataFrame) else None,
-        codebook=_codebook(model), alpha=alpha, level=level,
-        min_count=min_count, synthetic=synthetic, provenance=provenance,
+        codebook=_codebook(model), alpha=alpha, level=level, synthetic=synthetic,
+        provenance=provenance,
     )
     ds.attrs.update(_coords_attrs(coords))
     ds.attrs.update(_citation_attrs(df, synthetic))
-    # training anomaly scores, exactly as new states are scored (cell mixture of their Dst bin)
-    act = activity_index(df["dst"].to_numpy(np.float64), bins.label, list(ds["activity"].values))
-    mix = mixture_table(ds["count"].values, ds["p"].values[:, 0], alpha)
-    scores, surprise = score_states(log_likelihoods(model, df), leaf, act, mix, global_mix(ds))
+    # reference anomaly scores, out of fold: each day fold scored with the other folds' mixtures
+    activity = list(ds["activity"].values)
+    act = activity_index(dst, bins.label, activity)
+    scores, surprise = crossfit_scores(
+        log_likelihoods(model, df), leaf, act, fold,
+        lambda train: stats.anomaly_tables(act, len(activity), np.flatnonzero(train)))
     ds = add_anomaly_quantiles(ds, scores, surprise)
-    log.info("atlas: codes and anomaly scores of %d states (%.1f s)", len(df), time.perf_counter() - t0)
+    log.info("atlas: codes and out-of-fold anomaly scores of %d states (%.1f s)", len(df),
+             time.perf_counter() - t0)
 
     keep = [c for c in df.columns if c != "month" and c != "day"]
     table = df[keep].assign(code=codes.astype(np.int16), leaf=leaf.astype(np.int64),
-                            dist=dist.astype(np.float32), anomaly=scores.astype(np.float32),
+                            pass_id=stats.pass_id, dist=dist.astype(np.float32),
+                            anomaly=scores.astype(np.float32),
                             place_surprise=surprise.astype(np.float32))
     tmp = out_dir / ".states.parquet.tmp"
     table.to_parquet(tmp, index=False)

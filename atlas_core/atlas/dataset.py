@@ -3,16 +3,22 @@
 Layout (dims ``leaf``, ``regime``, ``activity``, ``axis``; CF-style ``units``/``long_name``):
 
 * cell geometry: ``leaf_lo``, ``leaf_hi`` (leaf, axis) GSM R_E, ``leaf_level`` (0 = 2 R_E root);
-* ``count`` (leaf, activity, regime): states per regime, with ``activity`` one of ``all`` (every
-  state, including those without Dst) and the bins of :class:`ActivityBins`;
-* ``p``, ``p_lo``, ``p_hi``: Dirichlet posterior mean and credible interval; ``entropy`` (bits),
-  ``dominant`` (-1 for an empty cell), ``low_count`` (fewer than ``min_count`` states);
-* ``storm_minus_quiet`` (leaf, regime) and ``shift_significant`` (non-overlapping intervals);
+* ``count`` (leaf, activity, regime): windows (states) per regime, with ``activity`` one of
+  ``all`` (every state, including those without Dst) and the bins of :class:`ActivityBins`;
+  ``effective_count`` the same in independent looks (:mod:`atlas_core.atlas.passes`), and
+  ``n_states``/``n_effective`` (leaf, activity) their totals;
+* ``p``, ``p_lo``, ``p_hi``: hierarchical posterior mean and credible interval from the
+  effective counts (:mod:`atlas_core.atlas.hierarchy`); ``entropy`` (bits), ``dominant`` (-1 for
+  a cell without a window), ``low_count`` (fewer than ``min_effective`` effective looks);
+* ``storm_minus_quiet`` (leaf, regime) and ``shift_significant`` (the effective-count test of
+  :func:`atlas_core.atlas.posterior.shift_significant`);
 * the regime summary table (``regime_name`` and ``summary_*``), the ``codebook`` when the model
   exposes one, and ``anomaly_quantile``/``place_surprise_quantile`` (the training states' anomaly
   score distributions, see :mod:`atlas_core.atlas.anomaly`).
 
-Provenance sits in global attributes: source files, code version, build config (JSON), seed.
+Provenance sits in global attributes: source files, code version, build config (JSON), seed;
+the sampling model (intra-pass correlation, pass gap, hierarchy strengths, ``min_effective``)
+too, so an opened atlas computes exactly what was built.
 """
 
 from __future__ import annotations
@@ -29,22 +35,25 @@ import pandas as pd
 import xarray as xr
 
 import atlas_core
-from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
+from atlas_core.atlas.anomaly import activity_index, global_mixture
+from atlas_core.atlas.conditioning import ActivityBins
 from atlas_core.atlas.errors import AtlasError, AtlasVersionError
 from atlas_core.atlas.posterior import (
     DEFAULT_ALPHA,
     DEFAULT_LEVEL,
-    dirichlet_posterior,
+    DEFAULT_SHIFT_ALPHA,
     dominant,
     entropy_bits,
-    intervals_disjoint,
 )
 
 FORMAT = "magnetosphere-atlas"
-FORMAT_VERSION = 1
-"""Bump when the dataset layout changes; :func:`load_dataset` refuses other versions."""
-DEFAULT_MIN_COUNT = 10
-"""Cells with fewer states than this (under a condition) are flagged ``low_count``."""
+FORMAT_VERSION = 2
+"""Bump when the dataset layout changes; :func:`load_dataset` refuses versions it cannot read
+(``READABLE_VERSIONS``)."""
+READABLE_VERSIONS = (1, 2)
+"""Format 1 (before effective counts) is still read: an opened one finds its passes at open and
+uses default hierarchy strengths; its stored p/p_lo/p_hi and anomaly percentiles are the old
+ones until it is rebuilt."""
 ANOMALY_PERCENTILES = np.linspace(0.0, 100.0, 1001)
 """Percentiles at which the training states' anomaly scores are stored."""
 
@@ -65,77 +74,83 @@ def code_version() -> str:
     return version
 
 
-def posterior_layers(
-    counts: np.ndarray, alpha: float, level: float, min_count: int
-) -> dict[str, np.ndarray]:
-    """p, p_lo, p_hi, entropy, dominant, n_states and low_count from (..., K) counts."""
-    p, lo, hi = dirichlet_posterior(counts, alpha=alpha, level=level)
-    n = counts.sum(axis=-1)
+def posterior_layers(stats, windows: np.ndarray, effective: np.ndarray, level: float
+                     ) -> dict[str, np.ndarray]:
+    """p, p_lo, p_hi, entropy, dominant, n_states, n_effective and low_count of every leaf from
+    its (L, K) window and effective counts under one condition."""
+    est = stats.estimate(windows, effective, level=level)
+    n = windows.sum(axis=-1)
     return {
-        "p": p.astype(np.float32),
-        "p_lo": lo.astype(np.float32),
-        "p_hi": hi.astype(np.float32),
-        "entropy": entropy_bits(p).astype(np.float32),
-        "dominant": dominant(counts, p),
+        "p": est.p.astype(np.float32),
+        "p_lo": est.lo.astype(np.float32),
+        "p_hi": est.hi.astype(np.float32),
+        "entropy": entropy_bits(est.p).astype(np.float32),
+        "dominant": dominant(windows, est.p),
         "n_states": n.astype(np.int32),
-        "low_count": n < min_count,
+        "n_effective": est.n_eff.astype(np.float32),
+        "low_count": stats.low_count(est.n_eff),
     }
 
 
 def build_dataset(
     *,
-    leaf_lo: np.ndarray,
-    leaf_hi: np.ndarray,
-    leaf_level: np.ndarray,
-    index: OccupancyIndex,
+    stats,
+    dst: np.ndarray,
     names: list[str],
     bins: ActivityBins | None = None,
     summary: pd.DataFrame | None = None,
     codebook: np.ndarray | None = None,
     alpha: float = DEFAULT_ALPHA,
     level: float = DEFAULT_LEVEL,
-    min_count: int = DEFAULT_MIN_COUNT,
     synthetic: bool = False,
     provenance: dict | None = None,
 ) -> xr.Dataset:
-    """Assemble the atlas dataset from the octree geometry and an :class:`OccupancyIndex`."""
+    """Assemble the atlas dataset from the cell statistics of the build states
+    (:class:`atlas_core.atlas.sampling.CellStatistics`) and their Dst (N,) nT."""
     bins = bins or ActivityBins()
-    n_leaves, k = index.n_leaves, index.k
+    octree = stats.octree
+    n_leaves, k = stats.n_leaves, stats.k
     if len(names) != k:
         raise AtlasError(f"{len(names)} regime names for {k} regimes")
     ranges = bins.ranges()
     activity = ["all", *ranges]
-    counts = np.stack(
-        [index.counts()] + [index.counts(*ranges[a]) for a in ranges], axis=1
-    ).astype(np.int32)  # (L, A, K)
-    layers = posterior_layers(counts, alpha, level, min_count)
+    act = activity_index(np.asarray(dst, dtype=np.float64), bins.label, activity)
+    windows, effective = stats.activity_counts(act, len(activity))
+    per = [posterior_layers(stats, windows[:, a], effective[:, a], level)
+           for a in range(len(activity))]
+    layers = {name: np.stack([lay[name] for lay in per], axis=1) for name in per[0]}
     a_q, a_s = activity.index("quiet"), activity.index("storm")
-    diff = layers["p"][:, a_s] - layers["p"][:, a_q]
-    # only where both conditions hold data: with few states an interval is mostly the prior's
-    enough = (layers["n_states"][:, a_q] >= min_count) & (layers["n_states"][:, a_s] >= min_count)
-    significant = enough[:, None] & intervals_disjoint(
-        layers["p_lo"][:, a_q], layers["p_hi"][:, a_q], layers["p_lo"][:, a_s], layers["p_hi"][:, a_s]
-    )
+    diff, significant = stats.shift(effective[:, a_s], effective[:, a_q])
     lk, lak, la = ("leaf", "regime"), ("leaf", "activity", "regime"), ("leaf", "activity")
     data = {
-        "leaf_lo": (("leaf", "axis"), np.asarray(leaf_lo, np.float64),
+        "leaf_lo": (("leaf", "axis"), np.asarray(octree.leaf_lo, np.float64),
                     {"units": "R_E", "long_name": "cell lower corner, GSM"}),
-        "leaf_hi": (("leaf", "axis"), np.asarray(leaf_hi, np.float64),
+        "leaf_hi": (("leaf", "axis"), np.asarray(octree.leaf_hi, np.float64),
                     {"units": "R_E", "long_name": "cell upper corner, GSM"}),
-        "leaf_level": ("leaf", np.asarray(leaf_level, np.int16),
+        "leaf_level": ("leaf", np.asarray(octree.leaf_level, np.int16),
                        {"units": "1", "long_name": "octree level (0 = base cell)"}),
-        "count": (lak, counts, {"units": "1", "long_name": "states per regime"}),
-        "n_states": (la, layers["n_states"], {"units": "1", "long_name": "states in the cell"}),
-        "p": (lak, layers["p"], {"units": "1", "long_name": "regime probability, Dirichlet posterior mean"}),
+        "count": (lak, windows.astype(np.int32),
+                  {"units": "1", "long_name": "windows (2-minute states) per regime"}),
+        "effective_count": (lak, effective.astype(np.float32), {
+            "units": "1", "long_name": "effective (independent) looks per regime: windows "
+            "weighted 1/(1+(m-1)rho) in a pass of m windows"}),
+        "n_states": (la, layers["n_states"], {"units": "1", "long_name": "windows in the cell"}),
+        "n_effective": (la, layers["n_effective"],
+                        {"units": "1", "long_name": "effective (independent) looks in the cell"}),
+        "p": (lak, layers["p"], {"units": "1", "long_name": "regime probability, hierarchical "
+                                 "posterior mean from the effective counts"}),
         "p_lo": (lak, layers["p_lo"], {"units": "1", "long_name": f"lower {level:.0%} credible bound"}),
         "p_hi": (lak, layers["p_hi"], {"units": "1", "long_name": f"upper {level:.0%} credible bound"}),
         "entropy": (la, layers["entropy"], {"units": "bit", "long_name": "entropy of the regime probabilities"}),
-        "dominant": (la, layers["dominant"], {"units": "1", "long_name": "most probable regime (-1: no state)"}),
-        "low_count": (la, layers["low_count"], {"long_name": f"fewer than {min_count} states"}),
+        "dominant": (la, layers["dominant"], {"units": "1", "long_name": "most probable regime (-1: no window)"}),
+        "low_count": (la, layers["low_count"], {
+            "long_name": f"fewer than {stats.model.min_effective:g} effective looks (estimate "
+                         "mostly the cell's neighbourhood's)"}),
         "storm_minus_quiet": (lk, diff.astype(np.float32),
                               {"units": "1", "long_name": "p(storm) - p(quiet)"}),
         "shift_significant": (lk, significant, {
-            "long_name": f"storm and quiet credible intervals do not overlap (both >= {min_count} states)"}),
+            "long_name": f"storm and quiet differ at two-sided level {DEFAULT_SHIFT_ALPHA:g} "
+                         f"(effective counts; both >= {stats.model.min_effective:g} looks)"}),
         "activity_dst_min": ("activity", [-np.inf] + [r[0] for r in ranges.values()],
                              {"units": "nT", "long_name": "lower Dst bound of the bin"}),
         "activity_dst_max": ("activity", [np.inf] + [r[1] for r in ranges.values()],
@@ -172,16 +187,24 @@ def build_dataset(
         "synthetic": int(bool(synthetic)),
         "source": "synthetic MMS-like archive (atlas_core.synth)" if synthetic else "MMS1 L2 in-situ data",
         "references": "Markidis, Ekelund & Pennati, A Generative Atlas of the Magnetosphere (ICCS 2026); "
-                      "Sitnov et al. 2008, JGR 113, A07218 (nearest-neighbour conditioning)",
+                      "Sitnov et al. 2008, JGR 113, A07218 (nearest-neighbour conditioning); "
+                      "Kish 1965, Survey Sampling (design effect of passes); Lavine 1992, Ann. "
+                      "Stat. 20, 1222 (Polya-tree pooling along the octree)",
         "coordinate_system": "GSM, Earth radii (R_E)",
         "code_version": code_version(),
         "dirichlet_prior_alpha": float(alpha),
         "credible_level": float(level),
-        "min_count": int(min_count),
         "quiet_max_nT": float(bins.quiet_max),
         "storm_max_nT": float(bins.storm_max),
-        "significance_test": "non-overlapping credible intervals of p(storm) and p(quiet)",
-        "n_states_total": int(index.n_states),
+        "effective_count_definition": "a pass (one spacecraft's windows in one cell, split at "
+                                      "gaps > pass_max_gap_s) of m windows counts "
+                                      "m/(1+(m-1)*intra_pass_correlation) looks",
+        "significance_test": f"two-sided Wald test at level {DEFAULT_SHIFT_ALPHA:g} on the "
+                             "hierarchical posterior moments of the effective counts",
+        "shift_test_level": float(DEFAULT_SHIFT_ALPHA),
+        **stats.model.to_attrs(),
+        "n_states_total": int(len(stats.leaf)),
+        "n_passes_total": int(stats.counter.n_passes),
         "seed": int(prov.get("seed", -1)),
         "config": json.dumps(prov.get("config", {}), sort_keys=True, default=str),
         "source_files": json.dumps(prov.get("source_files", []), default=str),
@@ -191,23 +214,24 @@ def build_dataset(
 
 
 def global_mix(ds: xr.Dataset) -> np.ndarray:
-    """(A, K) regime mix of the whole atlas per activity condition (Dirichlet posterior mean of
-    the summed counts, so no regime has probability zero)."""
-    p, _, _ = dirichlet_posterior(ds["count"].sum("leaf").values,
-                                  alpha=float(ds.attrs["dirichlet_prior_alpha"]))
-    return p
+    """(A, K) regime mix of the whole atlas per activity condition: the Dirichlet posterior mean
+    of the summed effective counts (window counts in a format-1 atlas), no regime at zero."""
+    counts = ds["effective_count"] if "effective_count" in ds else ds["count"]
+    return global_mixture(counts.values, float(ds.attrs["dirichlet_prior_alpha"]))
 
 
 def add_anomaly_quantiles(ds: xr.Dataset, score: np.ndarray, surprise: np.ndarray) -> xr.Dataset:
-    """Add the training states' anomaly-score and place-surprise distributions (quantiles at
-    ``ANOMALY_PERCENTILES``), against which new states get their percentiles."""
+    """Add the reference anomaly-score and place-surprise distributions (quantiles at
+    ``ANOMALY_PERCENTILES``; the build's cross-fitted, out-of-fold scores), against which new
+    states get their percentiles."""
     if not np.isfinite(score).any():
         raise AtlasError("no finite training anomaly score: cannot calibrate percentiles")
     return ds.assign_coords(percentile=("percentile", ANOMALY_PERCENTILES, {"units": "percent"})).assign(
         anomaly_quantile=("percentile", np.nanpercentile(score, ANOMALY_PERCENTILES), {
-            "units": "nat", "long_name": "training states' anomaly score (mixture NLL) quantiles"}),
+            "units": "nat", "long_name": "out-of-fold anomaly score (mixture NLL) quantiles of the "
+            "build states (mixtures from the other day folds)"}),
         place_surprise_quantile=("percentile", np.nanpercentile(surprise, ANOMALY_PERCENTILES), {
-            "units": "nat", "long_name": "training states' place surprise quantiles"}),
+            "units": "nat", "long_name": "out-of-fold place surprise quantiles of the build states"}),
     )
 
 
@@ -279,7 +303,7 @@ def load_dataset(path: Path) -> xr.Dataset:
     if ds.attrs.get("format") != FORMAT:
         raise AtlasError(f"{path}: not a Magnetosphere Atlas dataset (format={ds.attrs.get('format')!r})")
     version = ds.attrs.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise AtlasVersionError(
             f"{path}: atlas format version {version} is not the supported version "
             f"{FORMAT_VERSION}; rebuild it with `atlas build`"

@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from atlas_core.atlas.anomaly import (
+    ACTIVITY_PRIOR,
     activity_index,
     mixture_table,
     percentile_of,
@@ -39,10 +40,16 @@ from atlas_core.atlas.conditioning import (
 )
 from atlas_core.atlas.dataset import global_mix, load_dataset
 from atlas_core.atlas.errors import AtlasError, OutsideAtlasError
+from atlas_core.atlas.hierarchy import Estimate
+from atlas_core.atlas.passes import pass_ids, spacecraft_of
 from atlas_core.atlas.posterior import dirichlet_posterior
+from atlas_core.atlas.sampling import CellStatistics, SamplingModel
 
 CONDITION_COLUMNS = ["dst"] + [c for c, _ in NEIGHBOUR_PARAMETERS.values() if c != "dst"]
 """State columns the conditioning engine reads at open."""
+PASS_COLUMNS = ["pass_id", "time", "mission", "probe"]
+"""State columns the effective counts read at open (``pass_id`` when the build stored it, else
+the passes are found from time, spacecraft and leaf)."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles reported for the most likely plasma state."""
 
@@ -51,22 +58,25 @@ class QueryResult:
     """Regime probabilities at M positions under one condition.
 
     Attributes: ``positions`` (M, 3) GSM R_E; ``leaf`` (M,) leaf id (-1 outside the atlas);
-    ``count`` (M,) states in the cell under the condition; ``p``, ``lo``, ``hi`` (M, K) posterior
+    ``count`` (M,) windows in the cell under the condition; ``n_eff`` (M,) its effective count
+    (independent looks, :mod:`atlas_core.atlas.passes`); ``p``, ``lo``, ``hi`` (M, K) posterior
     mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict;
-    ``min_count``: below it a cell's record says ``low_count`` (an empty cell shows the prior).
+    ``min_effective``: below it a cell's record says ``low_count`` (its estimate is then mostly
+    its neighbourhood's, :mod:`atlas_core.atlas.hierarchy`).
 
     The per-position arrays are gathered from per-cell tables on first access (a million
     positions hit far fewer cells), so a large query costs memory only for what is read.
     """
 
     def __init__(self, positions, leaf, names, condition, row, cell_count, cell_p, cell_lo,
-                 cell_hi, min_count: int = 10):
+                 cell_hi, cell_n_eff, min_effective: float = 3.0):
         self.positions, self.leaf, self.names, self.condition = positions, leaf, names, condition
-        self.min_count = int(min_count)
+        self.min_effective = float(min_effective)
         self.row = row  # (M,) row of each position in the cell tables (last row: NaN, outside)
         k = len(names)
         table = np.concatenate([np.hstack([cell_p, cell_lo, cell_hi]), np.full((1, 3 * k), np.nan)])
         self._table, self._count_table, self._k = table, np.append(cell_count, 0), k
+        self._n_eff_table = np.append(np.asarray(cell_n_eff, dtype=np.float64), 0.0)
         self._gathered: np.ndarray | None = None
         self._count: np.ndarray | None = None
 
@@ -80,6 +90,14 @@ class QueryResult:
         if self._count is None:
             self._count = np.take(self._count_table, self.row)
         return self._count
+
+    @property
+    def n_eff(self) -> np.ndarray:
+        return np.take(self._n_eff_table, self.row)
+
+    @property
+    def low_count(self) -> np.ndarray:
+        return self.n_eff < self.min_effective
 
     p = property(lambda self: self._block()[:, : self._k])
     lo = property(lambda self: self._block()[:, self._k: 2 * self._k])
@@ -104,7 +122,8 @@ class QueryResult:
                 "leaf": int(self.leaf[i]),
                 "condition": self.condition,
                 "count": int(self.count[i]),
-                "low_count": bool(self.count[i] < self.min_count),
+                "n_eff": round(float(self.n_eff[i]), 3),
+                "low_count": bool(self.low_count[i]),
                 "regimes": [
                     {"id": int(k), "name": self.names[k], "p": float(self.p[i, k]),
                      "lo": float(self.lo[i, k]), "hi": float(self.hi[i, k])}
@@ -151,7 +170,8 @@ class Atlas:
         self.n_leaves = int(ds.sizes["leaf"])
         self.alpha = float(ds.attrs["dirichlet_prior_alpha"])
         self.level = float(ds.attrs["credible_level"])
-        self.min_count = int(ds.attrs["min_count"])
+        self.sampling = SamplingModel.from_attrs(ds.attrs)
+        self.min_effective = self.sampling.min_effective
         self.bins = ActivityBins(float(ds.attrs["quiet_max_nT"]), float(ds.attrs["storm_max_nT"]))
         if octree.n_leaves != self.n_leaves:
             raise AtlasError(f"{atlas_dir}: octree has {octree.n_leaves} leaves, dataset {self.n_leaves}")
@@ -159,12 +179,22 @@ class Atlas:
             raise AtlasError(f"{atlas_dir}: states.parquet has {len(cond)} states, the dataset "
                              f"was built from {ds.attrs['n_states_total']}")
         self._cond = cond
-        self.index = OccupancyIndex(cond["leaf"].to_numpy(), cond["code"].to_numpy(),
-                                    cond["dst"].to_numpy(), self.n_leaves, self.k)
+        leaf, code = cond["leaf"].to_numpy(np.int64), cond["code"].to_numpy(np.int64)
+        if "pass_id" in cond:
+            pid = cond["pass_id"].to_numpy(np.int64)
+        elif "time" in cond:  # an atlas built before the passes: find them now
+            pid = pass_ids(cond["time"].to_numpy(), leaf, spacecraft_of(cond), self.sampling.max_gap_s)
+        else:
+            pid = np.arange(len(cond), dtype=np.int64)
+        self.stats = CellStatistics.from_parts(octree, leaf, code, pid, self.sampling, self.k)
+        self.index = OccupancyIndex(leaf, code, cond["dst"].to_numpy(), self.n_leaves, self.k)
         self.neighbours = NeighbourIndex(
-            {c: cond[c].to_numpy() for c in CONDITION_COLUMNS if c in cond},
-            cond["leaf"].to_numpy(np.int64) * self.k + cond["code"].to_numpy(np.int64),
-        )
+            {c: cond[c].to_numpy() for c in CONDITION_COLUMNS if c in cond}, leaf * self.k + code)
+
+    @property
+    def min_count(self) -> float:
+        """Alias of :attr:`min_effective` (effective looks below which a cell is low-count)."""
+        return self.min_effective
 
     # --- opening --------------------------------------------------------------------------
 
@@ -195,8 +225,10 @@ class Atlas:
         missing = [c for c in ("leaf", "code", "dst") if c not in schema]
         if missing:
             raise AtlasError(f"{atlas_dir / 'states.parquet'}: missing columns {missing}")
-        cond = pd.read_parquet(atlas_dir / "states.parquet",
-                               columns=["leaf", "code"] + [c for c in CONDITION_COLUMNS if c in schema])
+        wanted = ["leaf", "code"] + [c for c in CONDITION_COLUMNS + PASS_COLUMNS if c in schema]
+        if "pass_id" in schema:
+            wanted = [c for c in wanted if c not in ("time", "mission", "probe")]
+        cond = pd.read_parquet(atlas_dir / "states.parquet", columns=wanted)
         return cls(atlas_dir, ds, octree, cond)
 
     @property
@@ -253,38 +285,80 @@ class Atlas:
         """(L, K) counts of the ``k`` states nearest the target condition (TS07D-style)."""
         return self.index.counts_of_keys(self.neighbours.key[self.select_near(k, max_distance, **target)])
 
+    def counts_of(self, states=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(windows (L, K) int64, effective (L, K) float64)`` of a selection of states (an index
+        array or boolean mask over the state table; None: every state, read-only tables).
+
+        ``effective`` counts independent looks: each pass of a spacecraft through a cell counts
+        ``m / (1 + (m - 1) rho)`` for its ``m`` selected windows (:mod:`atlas_core.atlas.passes`).
+        Contract C2: the product layer gets every number through this and :meth:`estimate`.
+        """
+        return self.stats.counts_of(states)
+
+    def estimate(self, windows, effective, leaves=None, level: float | None = None) -> Estimate:
+        """``Estimate(p, lo, hi, n_eff)``: hierarchical posterior mean and credible bounds (at
+        ``level``, default the atlas' credible level) of every leaf, or of ``leaves``, from the
+        FULL (L, K) effective counts (a sparse cell borrows from its octree ancestors,
+        :mod:`atlas_core.atlas.hierarchy`); ``n_eff`` (rows,) the leaf's own effective count."""
+        return self.stats.estimate(windows, effective, leaves=leaves, level=level)
+
+    def low_count(self, n_eff) -> np.ndarray:
+        """True where a cell holds fewer than :attr:`min_effective` effective looks."""
+        return self.stats.low_count(n_eff)
+
     def probabilities(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Dirichlet posterior mean and credible interval of (..., K) counts (the atlas' prior)."""
+        """Per-cell Dirichlet(``alpha``) posterior of raw (..., K) counts, each count an
+        independent draw and no pooling: the atlas' estimates come from :meth:`estimate`; this
+        is the old estimator, kept for callers that compare against it."""
         return dirichlet_posterior(counts, alpha=self.alpha, level=self.level)
 
-    def condition_counts(self, dst_range=None, near: dict | None = None, k: int = DEFAULT_NEIGHBOURS,
-                         max_distance: float | None = None) -> tuple[np.ndarray, dict]:
-        """(L, K) counts and a JSON-able description of a condition (Dst range, kNN, or all)."""
+    def condition_states(self, dst_range=None, near: dict | None = None,
+                         k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None
+                         ) -> tuple[np.ndarray | None, dict]:
+        """Indices of the states a condition selects (None: all) and a JSON-able description."""
         if dst_range is not None and near is not None:
             raise AtlasError("give either a Dst range or a nearest-neighbour condition, not both")
         if near is not None:
-            idx = self.select_near(k, max_distance, **near)
-            desc = self.neighbours.describe(near, idx)
-            return self.index.counts_of_keys(self.neighbours.key[idx]), desc
+            idx = np.sort(self.select_near(k, max_distance, **near))
+            return idx, self.neighbours.describe(near, idx)
         if dst_range is not None:
             lo, hi = _parse_range(dst_range)
-            counts = self.occupancy(lo, hi)
-            return counts, {"dst_min": lo, "dst_max": hi, "n_states": int(counts.sum())}
-        return self.occupancy(), {"all": True, "n_states": self.index.n_states}
+            idx = self.states_in_dst(lo, hi)
+            return idx, {"dst_min": lo, "dst_max": hi, "n_states": int(idx.size)}
+        return None, {"all": True, "n_states": self.index.n_states}
+
+    def states_in_dst(self, dst_min: float | None = None, dst_max: float | None = None) -> np.ndarray:
+        """Sorted indices of the states with ``dst_min <= Dst <= dst_max`` (nT, either end open);
+        :class:`AtlasError` for an inverted range or one holding no state."""
+        self.index.slice_of(dst_min, dst_max)  # checks the bounds
+        dst = self.neighbours.columns["dst"]
+        with np.errstate(invalid="ignore"):
+            mask = np.isfinite(dst)
+            if dst_min is not None:
+                mask &= dst >= dst_min
+            if dst_max is not None:
+                mask &= dst <= dst_max
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            lo, hi = self.index.dst_extent
+            raise AtlasError(f"no state with {_fmt_range(dst_min, dst_max)}; the atlas' states "
+                             f"span Dst {lo:g} .. {hi:g} nT")
+        return idx
+
+    def condition_counts(self, dst_range=None, near: dict | None = None, k: int = DEFAULT_NEIGHBOURS,
+                         max_distance: float | None = None) -> tuple[np.ndarray, dict]:
+        """(L, K) window counts and a JSON-able description of a condition (Dst range, kNN, all)."""
+        states, desc = self.condition_states(dst_range, near, k, max_distance)
+        return np.array(self.counts_of(states)[0]), desc
 
     def shift(self, range_a=(None, -50.0), range_b=(-20.0, 20.0)) -> tuple[np.ndarray, np.ndarray]:
-        """(L, K) difference p(a) - p(b) (default storm minus quiet) and a significance flag:
-        the two credible intervals do not overlap (:func:`posterior.intervals_disjoint`) and both
-        conditions hold at least ``min_count`` states in the cell (with fewer, an interval is
-        mostly the prior's)."""
-        from atlas_core.atlas.posterior import intervals_disjoint
-
-        ca = self.occupancy(*_parse_range(range_a))
-        cb = self.occupancy(*_parse_range(range_b))
-        pa, la, ha = self.probabilities(ca)
-        pb, lb, hb = self.probabilities(cb)
-        enough = (ca.sum(1) >= self.min_count) & (cb.sum(1) >= self.min_count)
-        return pa - pb, enough[:, None] & intervals_disjoint(la, ha, lb, hb)
+        """(L, K) difference p(a) - p(b) of the hierarchical posterior means (default storm minus
+        quiet) and a significance flag: a two-sided test at level 0.05 on the posterior moments
+        of the effective counts (:func:`posterior.shift_significant`), where both conditions hold
+        at least ``min_effective`` looks in the cell."""
+        _, ea = self.counts_of(self.states_in_dst(*_parse_range(range_a)))
+        _, eb = self.counts_of(self.states_in_dst(*_parse_range(range_b)))
+        return self.stats.shift(ea, eb)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -316,11 +390,12 @@ class Atlas:
         raising :class:`OutsideAtlasError`.
         """
         pos, leaf = self.locate(positions, outside)
-        counts, desc = self.condition_counts(dst_range, near, k, max_distance)
-        return self.query_counts(pos, leaf, counts, desc)
+        states, desc = self.condition_states(dst_range, near, k, max_distance)
+        windows, effective = self.counts_of(states)
+        return self.query_counts(pos, leaf, windows, effective, desc)
 
-    def query_counts(self, pos: np.ndarray, leaf: np.ndarray, counts: np.ndarray,
-                     condition: dict) -> QueryResult:
+    def query_counts(self, pos: np.ndarray, leaf: np.ndarray, windows: np.ndarray,
+                     effective: np.ndarray, condition: dict) -> QueryResult:
         """The :class:`QueryResult` of located positions given (L, K) condition counts."""
         # the cells hit, without sorting the (possibly millions of) positions
         hit = np.zeros(self.n_leaves + 1, dtype=bool)
@@ -328,10 +403,10 @@ class Atlas:
         cells = np.flatnonzero(hit[:-1])
         slot = np.full(self.n_leaves + 1, len(cells), dtype=np.int64)
         slot[cells] = np.arange(len(cells))
-        c = counts[cells]
-        p_u, lo_u, hi_u = self.probabilities(c)
-        return QueryResult(pos, leaf, self.names, condition, slot[leaf], c.sum(axis=1),
-                           p_u, lo_u, hi_u, self.min_count)
+        est = self.estimate(windows, effective, leaves=cells)
+        return QueryResult(pos, leaf, self.names, condition, slot[leaf],
+                           np.asarray(windows)[cells].sum(axis=1), est.p, est.lo, est.hi,
+                           est.n_eff, self.min_effective)
 
     def most_likely_state(self, position, dst_range=None, near=None, n: int = 4000,
                           seed: int = 0, quantiles=QUANTILES, **kw) -> PlasmaState:
@@ -370,9 +445,18 @@ class Atlas:
     # --- anomaly --------------------------------------------------------------------------
 
     @cached_property
-    def _mixtures(self) -> np.ndarray:
-        """(L, A, K) regime mixtures for scoring (see :func:`anomaly.mixture_table`)."""
-        return mixture_table(self.ds["count"].values, self.ds["p"].values[:, 0], self.alpha)
+    def _mixtures(self) -> tuple[np.ndarray, np.ndarray]:
+        """(L, A, K) cell regime mixtures and (A, K) whole-atlas mixes for scoring (see
+        :func:`anomaly.mixture_table`): from the effective counts and the hierarchical means,
+        exactly as the build scored its states; an atlas of format 1 keeps the window-count
+        mixtures its stored percentiles were made with."""
+        if "effective_count" not in self.ds:
+            table = mixture_table(self.ds["count"].values, self.ds["p"].values[:, 0],
+                                  self.k * self.alpha)
+            return table, global_mix(self.ds)
+        effective = self.ds["effective_count"].values.astype(np.float64)
+        p_all = self.stats.estimator.means(effective[:, 0])
+        return mixture_table(effective, p_all, ACTIVITY_PRIOR), global_mix(self.ds)
 
     def anomaly(self, states: pd.DataFrame, by_activity: bool = True) -> pd.DataFrame:
         """Anomaly measures of new states, one row each (index aligned with ``states``):
@@ -401,8 +485,9 @@ class Atlas:
         score, surprise = np.full(len(states), np.nan), np.full(len(states), np.nan)
         if inside.any():
             log_lik = np.asarray(self.model.log_likelihood(states.loc[inside]), dtype=np.float64)
+            table, p_global = self._mixtures
             score[inside], surprise[inside] = score_states(
-                log_lik, leaf[inside], act[inside], self._mixtures, global_mix(self.ds))
+                log_lik, leaf[inside], act[inside], table, p_global)
         pct = self.ds["percentile"].values
         return pd.DataFrame({
             "leaf": leaf,

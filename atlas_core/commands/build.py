@@ -25,7 +25,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--storm-max", type=float, default=-50.0, help="storm: Dst <= this, nT")
     p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet prior per regime")
     p.add_argument("--level", type=float, default=0.9, help="credible interval mass")
-    p.add_argument("--min-count", type=int, default=10, help="cells below this are low-count")
+    p.add_argument("--min-effective", type=float, default=3.0,
+                   help="cells with fewer effective (independent) looks are low-count")
     p.add_argument("--coords", choices=["gsm", "normalised"], default="gsm",
                    help="frame of the octree and maps: GSM, or boundary-normalised (each state "
                         "placed relative to the magnetopause and bow shock of its moment)")
@@ -46,7 +47,7 @@ def run(args) -> int:
     try:
         bins = ActivityBins(args.quiet_max, args.storm_max)
         out = build_atlas(args.states, args.out, model=args.model, train_config=train, bins=bins,
-                          alpha=args.alpha, level=args.level, min_count=args.min_count,
+                          alpha=args.alpha, level=args.level, min_effective=args.min_effective,
                           coords=args.coords)
     except (AtlasError, ValueError, FileNotFoundError) as err:
         print(f"atlas build: {err}", file=sys.stderr)

@@ -33,11 +33,11 @@ def test_mixture_table_shrinks_sparse_bins_to_the_cell():
     counts[0, 1] = [10, 0, 0, 0]   # a well-filled bin
     counts[1, 0] = [0, 5, 0, 0]    # cell 1: its storm bin (2) is empty
     p_all = counts[:, 0] / counts[:, 0].sum(-1, keepdims=True)
-    w = mixture_table(counts, p_all, alpha=0.5)
+    w = mixture_table(counts, p_all, mass=2.0)
     np.testing.assert_allclose(w.sum(-1), 1.0)
     np.testing.assert_allclose(w[:, 0], p_all)
     np.testing.assert_allclose(w[1, 2], p_all[1])  # empty bin -> the cell's own mix
-    np.testing.assert_allclose(w[0, 1], (counts[0, 1] + 2 * p_all[0]) / 12)  # K alpha = 2
+    np.testing.assert_allclose(w[0, 1], (counts[0, 1] + 2 * p_all[0]) / 12)  # mass 2
 
 
 def test_percentiles():

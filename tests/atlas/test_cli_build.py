@@ -10,14 +10,19 @@ def test_cli_build_writes_an_openable_atlas(synth_states, tmp_path, capsys):
 
     out = tmp_path / "atlas"
     rc = main(["build", "--states", str(synth_states), "--out", str(out), "--epochs", "2",
-               "--codes", "6", "--seed", "3", "--storm-max", "-40", "--min-count", "5"])
+               "--codes", "6", "--seed", "3", "--storm-max", "-40", "--min-effective", "2"])
     assert rc == 0, capsys.readouterr().err
     assert {"atlas.nc", "atlas.zarr", "octree.npz", "model", "states.parquet"} <= {
         p.name for p in out.iterdir()}
     atlas = Atlas.open(out)
-    assert atlas.k == 6 and atlas.bins.storm_max == -40 and atlas.min_count == 5
+    assert atlas.k == 6 and atlas.bins.storm_max == -40 and atlas.min_effective == 2
     assert atlas.ds.attrs["seed"] == 3 and atlas.synthetic
     np.testing.assert_array_equal(atlas.occupancy().sum(axis=1), atlas.octree.leaf_count)
+    # the passes were stored with the states, and the effective counts sit beside the windows
+    assert "pass_id" in atlas.states
+    n_eff = atlas.ds["n_effective"].sel(activity="all").values
+    windows = atlas.ds["n_states"].sel(activity="all").values
+    assert np.all(n_eff <= windows + 1e-4) and n_eff.sum() < windows.sum()
 
 
 def test_cli_build_bad_input(tmp_path, capsys):

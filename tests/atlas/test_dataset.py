@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from atlas_core.atlas.conditioning import ActivityBins, OccupancyIndex
+from atlas_core.atlas.conditioning import ActivityBins
 from atlas_core.atlas.dataset import (
     FORMAT_VERSION,
     add_anomaly_quantiles,
@@ -16,21 +16,25 @@ from atlas_core.atlas.dataset import (
     save_dataset,
 )
 from atlas_core.atlas.errors import AtlasError, AtlasVersionError
+from atlas_core.atlas.sampling import CellStatistics, SamplingModel
+from atlas_core.octree import Octree
 
 
 @pytest.fixture(scope="module")
 def ds():
+    """A dataset over a real octree: 5000 states in passes of 10 windows, random regimes."""
     rng = np.random.default_rng(0)
-    n, leaves, k = 5000, 40, 6
-    leaf = rng.integers(0, leaves, n)
+    n, k = 5000, 6
+    pos = np.repeat(rng.uniform(-10, 10, (n // 10, 3)), 10, axis=0) + rng.normal(0, 0.05, (n, 3))
+    tree = Octree.build(pos, base_size_re=4.0, max_states=40)
     code = rng.integers(0, k, n)
-    dst = np.round(rng.normal(-20, 30, n))
+    dst = np.repeat(np.round(rng.normal(-20, 30, n // 10)), 10)
     dst[:30] = np.nan
-    idx = OccupancyIndex(leaf, code, dst, leaves, k)
-    lo = rng.uniform(-10, 10, (leaves, 3))
+    pid = np.repeat(np.arange(n // 10), 10)
+    model = SamplingModel(rho=0.5, strengths={0: 2.0}, min_effective=3.0)
+    stats = CellStatistics(tree, tree.leaf_of_state, code, pid, model, k)
     ds = build_dataset(
-        leaf_lo=lo, leaf_hi=lo + 2, leaf_level=np.zeros(leaves), index=idx,
-        names=[f"regime {i}" for i in range(k)], bins=ActivityBins(),
+        stats=stats, dst=dst, names=[f"regime {i}" for i in range(k)], bins=ActivityBins(),
         codebook=rng.normal(size=(k, 8)), synthetic=True,
         provenance={"seed": 3, "config": {"max_epochs": 2}, "source_files": ["a.cdf", "b.cdf"]},
     )
@@ -52,16 +56,20 @@ def test_layout_and_attributes(ds):
     assert json.loads(ds.attrs["source_files"]) == ["a.cdf", "b.cdf"]
     assert json.loads(ds.attrs["config"])["max_epochs"] == 2
     assert "code_version" in ds.attrs and ds.attrs["Conventions"].startswith("CF")
-    low = ds["n_states"] < ds.attrs["min_count"]
+    # effective counts: a pass of 10 windows counts 10 / (1 + 9 rho) = 1/0.55 looks
+    eff = ds["n_effective"].sel(activity="all")
+    np.testing.assert_allclose(eff.sum(), 500 / 0.55, rtol=1e-5)
+    assert ds.attrs["intra_pass_correlation"] == 0.5 and ds.attrs["n_passes_total"] == 500
+    low = ds["n_effective"] < ds.attrs["min_effective"]
     assert (ds["low_count"] == low).all()
     assert np.all(np.diff(ds["anomaly_quantile"].values) >= 0)
     g = global_mix(ds)
     assert g.shape == (5, 6) and np.allclose(g.sum(1), 1) and (g > 0).all()
     diff = ds["p"].sel(activity="storm") - ds["p"].sel(activity="quiet")
     np.testing.assert_allclose(ds["storm_minus_quiet"], diff, atol=1e-6)
-    # no significance from a condition the cell barely holds (its interval is the prior's)
-    thin = (ds["n_states"].sel(activity="storm") < ds.attrs["min_count"]) | (
-        ds["n_states"].sel(activity="quiet") < ds.attrs["min_count"])
+    # no significance from a condition the cell barely holds (its estimate is its parent's)
+    thin = (ds["n_effective"].sel(activity="storm") < ds.attrs["min_effective"]) | (
+        ds["n_effective"].sel(activity="quiet") < ds.attrs["min_effective"])
     assert not ds["shift_significant"].where(thin, False).any()
 
 
