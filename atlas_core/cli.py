@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     "synth", "ingest", "inspect", "fetch", "train", "evaluate",
     "build", "query", "anomaly", "serve", "export",
     "nowcast", "flythrough", "label", "hapi", "cite",  # services (issue 14)
+    "calibrate",  # probabilities (issue 11)
 ]
 
 
