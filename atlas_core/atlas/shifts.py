@@ -11,6 +11,11 @@ are measured two ways:
   weighted by where the storm states were (see :func:`storm_shifts`). This compares like places
   with like.
 
+:func:`position_matched` is the same idea for any two conditions and every regime, on the
+octree's own cells: the occupancy the dashboard's quiet-vs-storm tab shows, split into the part
+of a global shift that is the plasma's response (within the same cells, the same spatial
+weights for both conditions) and the part that is where the spacecraft happened to be.
+
 Run ``python -m atlas_core.atlas.shifts ATLAS_DIR --out docs/img/atlas_shifts.png`` for the
 numbers (JSON on stdout) and the figure.
 """
@@ -24,6 +29,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 REGIONS = {
     "nightside tail (x < -8 R_E)": lambda x, y, z, r: x < -8,
@@ -42,6 +48,77 @@ def groups_of(names: list[str]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for i, n in enumerate(names):
         out.setdefault(regime_group(n), []).append(i)
+    return out
+
+
+MATCH_WEIGHTS = ("all", "a", "b", "cmh")
+"""Spatial weights of :func:`position_matched`: the atlas' own occupancy of the cells (all
+states), either condition's, or Cochran-Mantel-Haenszel ``n_a n_b / (n_a + n_b)``."""
+
+
+def position_matched(atlas, states_a, states_b, *, level: int = -1, weights: str = "all",
+                     min_effective: float = 1.0) -> pd.DataFrame:
+    """Regime occupancy of two conditions, global and position-matched, per regime.
+
+    ``states_a``, ``states_b``: indices of the states of each condition (None: every state;
+    e.g. ``product.counts(atlas, cond).states`` or :meth:`Atlas.states_in_dst`). The leaves are
+    grouped into the cells of octree ``level`` (-1: 4 R_E super-cells, 0: the 2 R_E root grid,
+    1: 1 R_E, ...; a coarser leaf is its own cell). In every cell where both conditions hold at
+    least ``min_effective`` effective looks, each condition's window share of each regime is
+    taken, and the shares are averaged over the cells with the *same* weights for both
+    (``weights``, :data:`MATCH_WEIGHTS`; default the atlas' own occupancy, all states) — a
+    stratified (direct-standardised) comparison, as in epidemiology's age standardisation.
+
+    Returns one row per regime: ``regime``, ``name``, ``global_a``, ``global_b`` (window shares
+    over each condition's states), ``matched_a``, ``matched_b``, ``global_shift`` (b - a),
+    ``matched_shift`` (b - a within the same cells: the response), ``sampling_shift``
+    (global - matched: what the sampling contributes), ``matched_se`` (standard error of the
+    matched shift from the cells' effective counts, ``f (1 - f) / n_eff`` per cell and
+    condition). ``attrs``: ``level``, ``cell_re``, ``weights``, ``n_cells``, ``coverage_a``/
+    ``coverage_b`` (share of each condition's windows inside the matched cells).
+    """
+    if weights not in MATCH_WEIGHTS:
+        raise ValueError(f"weights must be one of {MATCH_WEIGHTS}, got {weights!r}")
+    cell = atlas.stats.cells.ancestor_at(int(level))
+    _, cell = np.unique(cell, return_inverse=True)
+    cell = cell.ravel()
+    n_cells = int(cell.max()) + 1
+
+    key = (cell[:, None] * atlas.k + np.arange(atlas.k)).ravel()
+
+    def per_cell(values):
+        return np.bincount(key, weights=np.asarray(values, dtype=np.float64).ravel(),
+                           minlength=n_cells * atlas.k).reshape(n_cells, atlas.k)
+
+    (wa, ea), (wb, eb) = atlas.counts_of(states_a), atlas.counts_of(states_b)
+    wa, ea, wb, eb = per_cell(wa), per_cell(ea), per_cell(wb), per_cell(eb)
+    na, nb = wa.sum(1), wb.sum(1)
+    both = (ea.sum(1) >= min_effective) & (eb.sum(1) >= min_effective) & (na > 0) & (nb > 0)
+    weight = {"all": lambda: per_cell(atlas.counts_of(None)[0]).sum(1),
+              "a": lambda: na, "b": lambda: nb,
+              "cmh": lambda: na * nb / np.maximum(na + nb, 1)}[weights]()[both]
+    fa, fb = wa[both] / na[both, None], wb[both] / nb[both, None]
+    total = weight.sum()
+    ga, gb = wa.sum(0) / max(na.sum(), 1), wb.sum(0) / max(nb.sum(), 1)
+    if total > 0:
+        ma, mb = weight @ fa / total, weight @ fb / total
+        var = (fa * (1 - fa) / ea[both].sum(1, keepdims=True)
+               + fb * (1 - fb) / eb[both].sum(1, keepdims=True))
+        se = np.sqrt((weight[:, None] ** 2 * var).sum(0)) / total
+    else:
+        ma = mb = se = np.full(atlas.k, np.nan)
+    out = pd.DataFrame({
+        "regime": np.arange(atlas.k), "name": atlas.names,
+        "global_a": ga, "global_b": gb, "matched_a": ma, "matched_b": mb,
+        "global_shift": gb - ga, "matched_shift": mb - ma,
+        "sampling_shift": (gb - ga) - (mb - ma), "matched_se": se,
+    })
+    levels = atlas.stats.cells.level[atlas.stats.cells.ancestor_at(int(level))]
+    out.attrs.update(level=int(level), cell_re=float(atlas.octree.base_size_re * 2.0 ** -int(level)),
+                     weights=weights, n_cells=int(both.sum()), min_effective=float(min_effective),
+                     coverage_a=float(na[both].sum() / max(na.sum(), 1)),
+                     coverage_b=float(nb[both].sum() / max(nb.sum(), 1)),
+                     coarser_leaves=int((levels < int(level)).sum()))
     return out
 
 
@@ -150,6 +227,9 @@ def storm_shifts(atlas, quiet=(-20.0, 20.0), storm=(None, -50.0), min_states: in
             "T_p90_storm_eV": float(t_s.quantile(0.9)) if len(t_s) else float("nan"),
             "groups": rows,
         }
+    # every regime, globally: how much of each raw shift is sampling (position_matched)
+    pm = position_matched(atlas, np.flatnonzero(is_q), np.flatnonzero(is_s), level=-1)
+    out["position_matched"] = {"attrs": dict(pm.attrs), "regimes": pm.to_dict("records")}
     if "region" in s:  # synthetic archive: the same question asked of the truth labels
         truth = {}
         for region, sel in REGIONS.items():
