@@ -1,10 +1,15 @@
-"""The ingest: an MMS archive (SDC layout) plus Dst/OMNI files -> the state table on disk.
+"""The ingest: an archive of MMS, Cluster and THEMIS files plus Dst/OMNI files -> the state
+table on disk.
 
-One task per day (read that day's FGM, FPI and MEC files, window them, write
-``STATES/month=YYYY-MM/day=YYYYMMDD.parquet`` atomically). The first windows of a day need the
-last minute of the day before: consecutive days are chained (runs of at most
-:data:`RUN_DAYS`), each day handing its last minute of data (and truth) to the next, so every
-file is read once. Only a run's first day reads that minute from the previous day's last file,
+The archive is catalogued by :func:`atlas_core.sources.missions.scan_archive` (MMS files in the
+SDC layout, Cluster CSA and THEMIS CDAWeb files anywhere under the root, each recognised as its
+mission's). One task per day: for every spacecraft with field and plasma files that day, read
+its files and window them; then write all of the day's states, each row with its ``mission``
+and ``probe``, to ``STATES/month=YYYY-MM/day=YYYYMMDD.parquet`` atomically.
+
+The first windows of a day need the last minute of the day before: consecutive days are
+chained (runs of at most :data:`RUN_DAYS`), each day handing every spacecraft's last minute of
+data (and truth) to the next, so every file is read once. Only a run's first day reads that minute from the previous day's last file,
 partially and without recomputing its MD5 (the file is verified where it is read in full).
 Tasks run on Dask: the local threaded scheduler by default, or a ``dask.distributed`` cluster
 when given a scheduler address (or a ``Client``); runs go in parallel, the days of a run in
@@ -30,8 +35,15 @@ import pandas as pd
 from atlas_core import __version__
 from atlas_core.sources.cdf import SourceError
 from atlas_core.sources.indices import read_indices
-from atlas_core.sources.layout import Catalog, scan
-from atlas_core.sources.mms import combine, read_many
+from atlas_core.sources.missions import (
+    LOOKED_FOR,
+    PRODUCTS,
+    Archive,
+    read_many,
+    roles,
+    scan_archive,
+)
+from atlas_core.sources.mms import combine
 from atlas_core.states import WINDOW_S, day_path, make_states, write_day
 
 log = logging.getLogger(__name__)
@@ -41,7 +53,9 @@ MARGIN_S = WINDOW_S // 2
 
 LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
 
-PRODUCTS = ("fgm", "fpi-dis", "mec")
+
+class NoUsableFiles(ValueError):
+    """The archive holds no file the ingest can use; the message says what it looked for."""
 
 RUN_DAYS = 16
 """At most this many consecutive days are chained in one run (the rest of a longer stretch
@@ -103,9 +117,11 @@ def _tail(ds, start: np.datetime64):
     return out if out.sizes.get("time", 0) else None
 
 
-def _day_data(d: np.datetime64, files: dict, margin_files: dict, prev: dict | None,
-              truth_root: str | None, probe: str, errors: list) -> tuple[dict, dict, list]:
-    """Read one day: its own files in full (once), and the minute before it from ``prev``
+def _day_data(d: np.datetime64, mission: str, probe: str, files: dict, margin_files: dict,
+              prev: dict | None, truth_root: str | None, errors: list
+              ) -> tuple[dict, dict, list]:
+    """Read one spacecraft's day: its own files in full (once), and the minute before it from
+    ``prev``
     (what the previous day of the run handed on) or, at the start of a run, from the
     previous day's last file (``margin_files``, that minute only, MD5 not recomputed).
     Returns the data per product (plus ``truth``), the tail for the next day, and the file
@@ -114,15 +130,15 @@ def _day_data(d: np.datetime64, files: dict, margin_files: dict, prev: dict | No
     hi = (d + 1).astype("datetime64[ns]")
     data, tail, records = {}, {}, []
     edge = np.timedelta64(MARGIN_S, "s")
-    for product in PRODUCTS:
+    for product in PRODUCTS[mission]:
         # a file may run past midnight: its first minute of the next day goes to that day too
-        own = read_many(product, files.get(product, []), time_range=(lo, hi + edge),
+        own = read_many(mission, product, files.get(product, []), time_range=(lo, hi + edge),
                         errors=errors)
         if prev is not None:
             before = prev.get(product)
         else:
-            before = read_many(product, margin_files.get(product, []), time_range=(lo, hi),
-                               errors=errors, verify_checksum=False)
+            before = read_many(mission, product, margin_files.get(product, []),
+                               time_range=(lo, hi), errors=errors, verify_checksum=False)
         for ds in (before, own):
             if ds is not None:
                 records += ds.attrs.get("files", [])
@@ -145,65 +161,76 @@ def _day_data(d: np.datetime64, files: dict, margin_files: dict, prev: dict | No
 
 def process_day(
     day: str,
-    files: dict[str, list[str]],
+    sources: list[tuple],
     out_dir: str,
     indices: pd.DataFrame | None = None,
     truth_root: str | None = None,
-    probe: str = "mms1",
-    mission: str = "MMS",
-    margin_files: dict[str, list[str]] | None = None,
     prev: dict | None = None,
 ) -> dict:
     """Make and write the states of one day. Returns a summary dict (also written as
     ``_days/YYYYMMDD.json``): ``day``, ``states``, ``files`` (paths), ``file_records`` (path,
-    version and record count of each), ``skipped``, ``status``.
+    version and record count of each), ``skipped``, ``status``, and ``sources`` (per
+    ``"mission/probe"``: states and files).
 
-    ``files``: the day's own files per product; ``margin_files``: the previous day's last
-    file per product, for the minute before the day; ``prev``: that minute already read (the
-    tail :func:`process_day_chained` hands on), used instead of ``margin_files``."""
-    return process_day_chained(day, files, out_dir, indices, truth_root, probe, mission,
-                               margin_files, prev)[0]
+    ``sources``: one ``(mission, probe, files, margin_files)`` per spacecraft with data that
+    day (:meth:`Archive.for_day`, :meth:`Archive.margin_for`): its own files per product and
+    the previous day's last file per product, for the minute before the day; ``prev``: that
+    minute already read per ``(mission, probe)`` (the tail :func:`process_day_chained` hands
+    on), used instead of ``margin_files``."""
+    return process_day_chained(day, sources, out_dir, indices, truth_root, prev)[0]
 
 
 def process_day_chained(
     day: str,
-    files: dict[str, list[str]],
+    sources: list[tuple],
     out_dir: str,
     indices: pd.DataFrame | None = None,
     truth_root: str | None = None,
-    probe: str = "mms1",
-    mission: str = "MMS",
-    margin_files: dict[str, list[str]] | None = None,
     prev=None,
 ) -> tuple[dict, dict | None]:
-    """:func:`process_day`, also returning the day's last minute of data (the ``prev`` of the
-    next day of a run; None when the day failed). ``prev`` may be the previous day's whole
-    result (a ``(summary, tail)`` pair, as Dask hands it on)."""
+    """:func:`process_day`, also returning the day's last minute of data per spacecraft (the
+    ``prev`` of the next day of a run; None when the day failed). ``prev`` may be the previous
+    day's whole result (a ``(summary, tail)`` pair, as Dask hands it on)."""
     if isinstance(prev, tuple):
         prev = prev[1]
     d = np.datetime64(day, "D")
     errors: list[dict] = []
     summary = {"day": str(d), "states": 0, "files": [], "file_records": [], "skipped": errors,
-               "status": "done"}
-    tail = None
+               "status": "done", "sources": {}}
+    tails: dict | None = {}
     try:
-        data, tail, records = _day_data(d, files, margin_files or {}, prev, truth_root, probe,
-                                        errors)
-        bad = {e["file"] for e in errors}
-        used = {}
-        for r in records:
-            if r.get("file") and r["file"] not in bad:
-                used.setdefault(r["file"], r)
+        frames, used, n_without_position = [], {}, 0
+        for mission, probe, files, margin_files in sources:
+            n_err = len(errors)
+            # a spacecraft absent from the previous day of the run reads its margin file
+            src_prev = None if prev is None else prev.get((mission, probe))
+            data, tails[(mission, probe)], records = _day_data(
+                d, mission, probe, files, margin_files or {}, src_prev, truth_root, errors)
+            bad = {e["file"] for e in errors[n_err:]}
+            mine = sorted({r["file"] for r in records if r.get("file") and r["file"] not in bad})
+            for r in records:
+                if r.get("file") and r["file"] not in bad:
+                    used.setdefault(r["file"], r)
+            field_ds, plasma_ds, ephemeris = roles(mission, data)
+            df = make_states(field_ds, plasma_ds, d, d + 1, positions=ephemeris,
+                             indices=indices, truth=data["truth"], mission=mission, probe=probe)
+            n_without_position += int(df.attrs.get("windows_without_position", 0))
+            summary["sources"][f"{mission}/{probe}"] = {"states": int(len(df)), "files": mine}
+            frames.append(df)
         summary["files"] = sorted(used)
         summary["file_records"] = [used[k] for k in sorted(used)]
-        df = make_states(data["fgm"], data["fpi-dis"], d, d + 1, positions=data["mec"],
-                         indices=indices, truth=data["truth"], mission=mission, probe=probe)
+        if not frames:
+            df = make_states(None, None, d, d + 1)
+        elif len(frames) == 1:
+            df = frames[0]
+        else:  # several spacecraft: one table in time order
+            df = pd.concat(frames, ignore_index=True).sort_values(
+                ["time", "mission", "probe"], kind="stable", ignore_index=True)
         summary["states"] = int(len(df))
-        if df.attrs.get("windows_without_position"):
-            n = df.attrs["windows_without_position"]
-            summary["windows_without_position"] = n
-            errors.append({"file": f"day {d}",
-                           "error": f"{n} valid window(s) dropped: no ephemeris position"})
+        if n_without_position:
+            summary["windows_without_position"] = n_without_position
+            errors.append({"file": f"day {d}", "error": f"{n_without_position} valid window(s) "
+                                                         "dropped: no ephemeris position"})
         side = Path(out_dir) / "_days" / f"{str(d).replace('-', '')}.json"
         side.parent.mkdir(parents=True, exist_ok=True)
         tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
@@ -213,13 +240,13 @@ def process_day_chained(
     except SourceError as err:  # should not escape read_many, but never lose the run
         errors.append({"file": err.file, "error": err.problem})
         summary["status"] = "failed"
-        tail = None
+        tails = None
     except Exception as err:
         log.exception("day %s failed", d)
         errors.append({"file": f"day {d}", "error": f"{type(err).__name__}: {err}"})
         summary["status"] = "failed"
-        tail = None
-    return summary, tail
+        tails = None
+    return summary, tails
 
 
 def _json_default(obj):
@@ -264,13 +291,15 @@ def _indices_slice(indices: pd.DataFrame | None, day: np.datetime64) -> pd.DataF
     return indices.loc[lo:hi]
 
 
-def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_skipped: list,
+def write_provenance(out_dir: Path, root: Path, catalog: Archive | None, extra_skipped: list,
                      options: dict) -> dict:
     """Assemble ``_provenance.json`` from every day's sidecar (this run's and earlier ones):
     ``files`` (every file used), ``file_records`` (per file: version, record count, time-tag
-    shift, flagged and duplicate records), ``skipped`` (file and reason), counts, options."""
+    shift, flagged and duplicate records), ``skipped`` (file and reason), ``missions`` (per
+    mission: states, days and files per spacecraft, the file versions used), counts, options."""
     files, skipped, states, days = set(), {}, 0, 0
     records: dict[str, dict] = {}
+    missions: dict[str, dict] = {}
     for side in sorted((out_dir / "_days").glob("*.json")):
         try:
             s = json.loads(side.read_text())
@@ -283,6 +312,17 @@ def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_s
         files.update(s.get("files", []))
         for r in s.get("file_records", []):
             records.setdefault(r["file"], {k: v for k, v in r.items() if k != "file"})
+        # sidecars written before the multi-mission ingest are MMS mms1
+        sources = s.get("sources") or {"MMS/mms1": {"states": s.get("states", 0),
+                                                    "files": s.get("files", [])}}
+        for key, src in sources.items():
+            mission, probe = key.split("/", 1)
+            m = missions.setdefault(mission, {"states": 0, "probes": {}, "files": set()})
+            p = m["probes"].setdefault(probe, {"states": 0, "days": 0})
+            p["states"] += int(src["states"])
+            p["days"] += 1
+            m["states"] += int(src["states"])
+            m["files"].update(src["files"])
         for e in s.get("skipped", []):
             skipped.setdefault(e["file"], e)
     for e in extra_skipped:
@@ -291,6 +331,10 @@ def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_s
         for e in catalog.skipped:
             skipped.setdefault(e["file"], e)
     info = _archive_info(root)
+    for m in missions.values():
+        used = m.pop("files")
+        m["files"] = len(used)
+        m["versions"] = sorted({str(records.get(f, {}).get("version", "")) for f in used} - {""})
     prov = {
         "synthetic": bool(info.get("synthetic", False)),
         "archive": str(root),
@@ -301,6 +345,7 @@ def write_provenance(out_dir: Path, root: Path, catalog: Catalog | None, extra_s
         "superseded": sorted(catalog.superseded) if catalog is not None else [],
         "days": days,
         "states": states,
+        "missions": missions,
         "options": options,
         "code_version": __version__,
         "written": pd.Timestamp.now("UTC").isoformat(),
@@ -430,8 +475,8 @@ def ingest(
     *,
     fgm_rate: str = "srvy",
     fpi_rate: str = "fast",
-    probe: str = "mms1",
-    mission: str = "MMS",
+    missions=None,
+    probes=None,
     scheduler=None,
     workers: int | None = None,
     start=None,
@@ -442,7 +487,11 @@ def ingest(
     """Ingest the archive at ``data_dir`` into the state table ``out_dir``.
 
     ``dst``: Kyoto WDC Dst files; ``omni``: OMNI2 hourly files (solar wind, and Dst when no
-    Kyoto file is given). ``fgm_rate``/``fpi_rate``: ``srvy``/``fast`` or ``brst``.
+    Kyoto file is given). ``fgm_rate``/``fpi_rate``: MMS ``srvy``/``fast`` or ``brst``.
+    ``missions``/``probes``: keep only these missions ("MMS", "Cluster", "THEMIS", any case)
+    and spacecraft ("mms1", "c3", "thb", ...); default: every one found. Raises
+    :class:`NoUsableFiles`, naming what it looked for, when no spacecraft has a day with
+    both field and plasma files.
     ``scheduler``: None or ``"threads"`` (local Dask threads), ``"processes"``, ``"sync"``,
     a ``dask.distributed`` scheduler address, or a ``distributed.Client``. ``start``/``end``:
     optional day range ``[start, end)``. ``on_day_done(summary)`` is called in the driver after
@@ -452,10 +501,15 @@ def ingest(
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
     report = IngestReport(out_dir=out)
-    catalog = scan(root, probe=probe, rates={"fgm": fgm_rate, "fpi-dis": fpi_rate},
-                   start=start, end=end)
+    catalog = scan_archive(root, missions=missions, probes=probes,
+                           rates={"fgm": fgm_rate, "fpi-dis": fpi_rate}, start=start, end=end)
     for e in catalog.skipped:
         log.warning("skipped %s: %s", e["file"], e["error"])
+    sources = catalog.sources()
+    if not sources:
+        raise NoUsableFiles(_nothing_usable(root, catalog, missions, probes, fgm_rate, fpi_rate))
+    log.info("ingest: %s", "; ".join(f"{m} {p}: {len(catalog.days(m, p))} days"
+                                     for m, p in sources))
     index_errors: list[dict] = []
     indices = read_indices(dst=list(dst or ()), omni=list(omni or ()), errors=index_errors)
     for e in index_errors:
@@ -467,15 +521,19 @@ def ingest(
     if report.days_skipped:
         log.info("ingest: %d of %d days already done, skipped", report.days_skipped, len(days))
     truth_root = str(root) if (root / "truth").is_dir() else None
+    source_days = {src: set(catalog.days(*src)) for src in sources}
     tasks = []
     for run in runs(todo, RUN_DAYS):
         for i, d in enumerate(run):
-            files = {p: [str(x) for x in catalog.for_day(p, d)] for p in PRODUCTS}
-            # the previous day's last file: read for its last minute by a run's first day only
-            margin = {p: [str(x) for x in catalog.for_day(p, d - 1)[-1:]] for p in PRODUCTS}
-            tasks.append((str(d), files, str(out), _indices_slice(indices, d), truth_root,
-                          probe, mission, margin, i > 0))
-    options = {"fgm_rate": fgm_rate, "fpi_rate": fpi_rate, "probe": probe,
+            # per spacecraft flying that day: its files, and the previous day's last file
+            # (read for its last minute by a run's first day, or a spacecraft new in the run)
+            day_sources = [(m, p, catalog.for_day(m, p, d), catalog.margin_for(m, p, d))
+                           for m, p in sources if d in source_days[(m, p)]]
+            tasks.append((str(d), day_sources, str(out), _indices_slice(indices, d),
+                          truth_root, i > 0))
+    options = {"fgm_rate": fgm_rate, "fpi_rate": fpi_rate,
+               "missions": None if missions is None else [str(m) for m in missions],
+               "probes": None if probes is None else [str(p) for p in probes],
                "dst": [str(p) for p in dst or ()], "omni": [str(p) for p in omni or ()],
                "start": None if start is None else str(start),
                "end": None if end is None else str(end)}
@@ -506,3 +564,27 @@ def ingest(
              report.days_failed, report.states, report.elapsed_s, report.rate,
              len(report.skipped_files))
     return report
+
+
+def _nothing_usable(root: Path, catalog: Archive, missions, probes, fgm_rate: str,
+                    fpi_rate: str) -> str:
+    """What an ingest that found nothing usable says: where, what it looked for, what it saw."""
+    want = ", ".join(str(m) for m in missions) if missions else "any mission"
+    if probes:
+        want += f"; spacecraft {', '.join(probes)}"
+    msg = [f"no usable data files under {root} ({want}; MMS rates fgm {fgm_rate}, "
+           f"fpi {fpi_rate}).", f"Looked for {LOOKED_FOR}."]
+    if catalog.files:
+        found = ", ".join(f"{m}: {', '.join(sorted(v['products']))}"
+                          for m, v in catalog.summary().items())
+        msg.append(f"Found {len(catalog.files)} file(s) ({found}) but no day with both "
+                   f"field and plasma files.")
+    if catalog.not_asked:
+        msg.append("Files of missions not asked for: " + ", ".join(
+            f"{m} {n}" for m, n in catalog.not_asked.items()) + ".")
+    if catalog.skipped:
+        e = catalog.skipped[0]
+        msg.append(f"{len(catalog.skipped)} file(s) skipped, e.g. {e['file']}: {e['error']}.")
+    if not (catalog.files or catalog.not_asked or catalog.skipped):
+        msg.append("No CDF file there.")
+    return " ".join(msg)

@@ -1,4 +1,4 @@
-"""``atlas ingest``: MMS CDF files (SDC layout) + Dst/OMNI -> the state table (Parquet)."""
+"""``atlas ingest``: MMS, Cluster and THEMIS CDF files + Dst/OMNI -> the state table (Parquet)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ log = logging.getLogger(__name__)
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "ingest",
-        help="window MMS FGM/FPI files into 2-minute states (Parquet, by month)",
-        description="Read MMS1 FGM and FPI DIS L2 files (and MEC when present) from an SDC-layout "
-        "archive, make the 2-minute state windows, and write STATES/month=YYYY-MM/"
-        "day=YYYYMMDD.parquet. Resumable: days already written are skipped.",
+        help="window MMS, Cluster and THEMIS files into 2-minute states (Parquet, by month)",
+        description="Read the field, ion-moment and ephemeris files of every spacecraft found "
+        "under the archive folder (MMS FGM/FPI DIS/MEC L2 in the SDC layout; Cluster CSA "
+        "C1..C4_CP_FGM_SPIN and _PP_CIS; THEMIS CDAWeb thX_l2_fgm/mom/esa and thX_l1|l2_state), "
+        "make the 2-minute state windows (each with its mission and probe), and write "
+        "STATES/month=YYYY-MM/day=YYYYMMDD.parquet. Resumable: days already written are "
+        "skipped. Exits 2, saying what it looked for, when it finds no usable file.",
     )
     p.add_argument("--data", default=None,
-                   help="archive root in the SDC layout (default: $MMS_DATA_DIR)")
+                   help="archive folder (default: $MMS_DATA_DIR); any layout for Cluster and "
+                        "THEMIS, the SDC layout for MMS")
     p.add_argument("--dst", action="append", default=[], metavar="FILE",
                    help="Kyoto WDC Dst file (repeatable)")
     p.add_argument("--omni", action="append", default=[], metavar="FILE",
@@ -25,7 +29,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="STATES", help="output state-table folder")
     p.add_argument("--fgm-rate", default="srvy", choices=["srvy", "brst"])
     p.add_argument("--fpi-rate", default="fast", choices=["fast", "brst"])
-    p.add_argument("--probe", default="mms1")
+    p.add_argument("--mission", action="append", default=None,
+                   choices=["mms", "cluster", "themis", "MMS", "Cluster", "THEMIS"],
+                   help="keep this mission (repeatable; default: every mission found)")
+    p.add_argument("--probe", action="append", default=None,
+                   help="keep this spacecraft, e.g. mms1, c3, thb (repeatable; default: all)")
     p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
     p.add_argument("--end", default=None, help="day after the last (YYYY-MM-DD)")
     p.add_argument("--scheduler", default=None,
@@ -38,18 +46,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from atlas_core.pipeline import ingest
+    from atlas_core.pipeline import NoUsableFiles, ingest
     from atlas_core.sources.layout import data_dir
 
     root = data_dir(args.data)
     if not root.is_dir():
         log.error("archive folder %s not found (give --data or set MMS_DATA_DIR)", root)
         return 2
-    report = ingest(
-        root, args.out, dst=args.dst, omni=args.omni, fgm_rate=args.fgm_rate,
-        fpi_rate=args.fpi_rate, probe=args.probe, scheduler=args.scheduler,
-        workers=args.workers, start=args.start, end=args.end, progress=not args.no_progress,
-    )
+    try:
+        report = ingest(
+            root, args.out, dst=args.dst, omni=args.omni, fgm_rate=args.fgm_rate,
+            fpi_rate=args.fpi_rate, missions=args.mission, probes=args.probe,
+            scheduler=args.scheduler, workers=args.workers, start=args.start, end=args.end,
+            progress=not args.no_progress,
+        )
+    except NoUsableFiles as err:
+        log.error("ingest: %s", err)
+        return 2
     print(f"{report.days_done} days ingested, {report.days_skipped} already done, "
           f"{report.days_failed} failed; {report.states} states "
           f"({report.rate:.0f} states/s) -> {report.out_dir}")

@@ -50,7 +50,14 @@ import xarray as xr
 
 from atlas_core.physics.constants import EV_J, K_B
 from atlas_core.physics.coordinates import gse_to_gsm
-from atlas_core.sources.cdf import SourceError, global_attr, open_cdf, read_values, variables
+from atlas_core.sources.cdf import (
+    SourceError,
+    global_attr,
+    open_cdf,
+    read_values,
+    time_centre_offset_ns,
+    variables,
+)
 
 MISSION = "Cluster"
 PROBES = ("c1", "c2", "c3", "c4")
@@ -108,6 +115,11 @@ def _read_epoch(cdf, path, name: str) -> np.ndarray:
     if raw.dtype.kind != "f":
         raise SourceError(path, f"{name} is not a CDF_EPOCH variable (dtype {raw.dtype})")
     times = epoch_ms_to_datetime64(raw)
+    # interval-centred tags (symmetric half intervals) give 0; a file whose DELTA_PLUS_VAR and
+    # DELTA_MINUS_VAR differ is centred like every other mission's
+    offset = time_centre_offset_ns(cdf, path, name)
+    if offset.size in (1, times.size) and np.any(offset):
+        times = times + offset.astype("timedelta64[ns]")
     atts = cdf.varattsget(name) or {}
     lo, hi = atts.get("VALIDMIN"), atts.get("VALIDMAX")
     ms = raw.reshape(-1)
@@ -195,14 +207,15 @@ def _n_outside_valid(cdf, name: str, values: np.ndarray) -> int:
 
 # --- readers --------------------------------------------------------------------------------
 
-def read_fgm_spin(path: str | Path, time_range=None) -> xr.Dataset:
+def read_fgm_spin(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One Cluster ``CP_FGM_SPIN`` file: spin-resolution (~4 s) field and position.
 
     Returns ``b_gsm``, ``b_gse`` (time, component) nT, ``b_total`` (time) nT, and the
     spacecraft position ``r_gsm``, ``r_gse`` (time_state, component) km on the same time tags
     (GSE from the file, GSM by :func:`~atlas_core.physics.coordinates.gse_to_gsm`).
-    ``time_range``: optional ``(start, stop)`` to keep only that part of the file."""
-    cdf = open_cdf(path)
+    ``time_range``: optional ``(start, stop)`` to keep only that part of the file;
+    ``verify_checksum=False`` skips the MD5 check (a file verified where it is read whole)."""
+    cdf = open_cdf(path, verify_checksum)
     probe, product = dataset_of(cdf, path)
     if product != "fgm-spin":
         raise SourceError(path, f"wrong product: file holds Cluster {product}, expected fgm-spin")
@@ -259,13 +272,13 @@ def _temperature_ev(cdf, path, name: str) -> np.ndarray:
     raise SourceError(path, f"{name} has units {units!r}; expected MK, K or eV")
 
 
-def read_pp_cis(path: str | Path, time_range=None) -> xr.Dataset:
+def read_pp_cis(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One Cluster ``PP_CIS`` file: CIS prime-parameter ion moments (one spin, ~4 s).
 
     Returns ``n`` cm^-3 (``N_HIA``, else ``N_p``), ``v_gse`` (time, component) km/s,
     ``t_para``, ``t_perp`` and ``t = (t_para + 2 t_perp) / 3`` in eV (from MK), and
     ``status`` (``Status[0]``). Samples whose status is bad (:data:`CIS_BAD_STATUS`) are NaN."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe, product = dataset_of(cdf, path)
     if product != "pp-cis":
         raise SourceError(path, f"wrong product: file holds Cluster {product}, expected pp-cis")
@@ -334,11 +347,13 @@ def read_pp_cis(path: str | Path, time_range=None) -> xr.Dataset:
 READERS = {"fgm-spin": read_fgm_spin, "pp-cis": read_pp_cis}
 
 
-def time_span(path: str | Path) -> tuple[str, str, np.datetime64, np.datetime64]:
+def time_span(path: str | Path, verify_checksum: bool = True
+              ) -> tuple[str, str, np.datetime64, np.datetime64]:
     """``(probe, product, first, last)`` of a CSA file from its content (the time variable),
     not its name. Raises :class:`SourceError` for an unreadable or foreign file, or one
-    without a valid time."""
-    cdf = open_cdf(path)
+    without a valid time. ``verify_checksum=False``: no MD5 (the catalogue's quick look; the
+    reader verifies)."""
+    cdf = open_cdf(path, verify_checksum)
     probe, product = dataset_of(cdf, path)
     stem = "time_tags" if product == "fgm-spin" else "Epoch"
     suffix = f"{probe.upper()}_{'CP_FGM_SPIN' if product == 'fgm-spin' else 'PP_CIS'}"
@@ -350,9 +365,10 @@ def time_span(path: str | Path) -> tuple[str, str, np.datetime64, np.datetime64]
 
 
 def read_many(product: str, paths: Iterable[str | Path], time_range=None,
-              errors: list | None = None) -> xr.Dataset | None:
+              errors: list | None = None, verify_checksum: bool = True) -> xr.Dataset | None:
     """Read several files of one product (``"fgm-spin"``, ``"pp-cis"``) and join them in time
-    order without duplicate times. With ``errors`` (a list), a failing file is recorded there as
+    order without duplicate times (``mms.combine``: every file's path, version and records in
+    ``attrs["files"]``). With ``errors`` (a list), a failing file is recorded there as
     ``{"file", "error"}`` and skipped; without it the first failure raises."""
     from atlas_core.sources.mms import combine
 
@@ -360,7 +376,7 @@ def read_many(product: str, paths: Iterable[str | Path], time_range=None,
     out = []
     for path in paths:
         try:
-            ds = reader(path, time_range=time_range)
+            ds = reader(path, time_range=time_range, verify_checksum=verify_checksum)
         except SourceError as err:
             if errors is None:
                 raise

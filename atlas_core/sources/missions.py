@@ -77,6 +77,7 @@ class Archive:
     files: list[DataFile] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # {"file", "error"}
     superseded: list[str] = field(default_factory=list)
+    not_asked: dict[str, int] = field(default_factory=dict)  # files of missions left out
     start: np.datetime64 | None = None
     end: np.datetime64 | None = None
 
@@ -111,27 +112,29 @@ class Archive:
             days = {d for d in days if d < self.end}
         return sorted(days)
 
-    def for_day(self, mission: str, probe: str, day, margin_s: int = 0) -> dict[str, list[str]]:
-        """Files of one spacecraft that can hold data of ``day`` (and, with ``margin_s``, the
-        latest-starting file of the day before, whose end the first windows need), by
-        product, in start order."""
+    def for_day(self, mission: str, probe: str, day) -> dict[str, list[str]]:
+        """Files of one spacecraft that hold data of ``day``, by product, in start order."""
         day = np.datetime64(day, "D")
         out: dict[str, list[DataFile]] = {}
         for f in self.files:
-            if f.mission != mission or f.probe != probe:
-                continue
-            if f.first <= day <= f.last:
+            if f.mission == mission and f.probe == probe and f.first <= day <= f.last:
                 out.setdefault(f.product, []).append(f)
-        if margin_s:
-            for product in {f.product for f in self.files
-                            if f.mission == mission and f.probe == probe}:
-                prev = [f for f in self.files if f.mission == mission and f.probe == probe
-                        and f.product == product and f.first <= day - 1 <= f.last
-                        and not f.first <= day <= f.last]
-                if prev:
-                    out.setdefault(product, []).insert(0, max(prev, key=lambda f: f.start))
         return {k: [str(f.path) for f in sorted(v, key=lambda f: f.start)]
                 for k, v in out.items()}
+
+    def margin_for(self, mission: str, probe: str, day) -> dict[str, list[str]]:
+        """Per product, the latest-starting file of the day before ``day`` that does not hold
+        ``day`` itself: where the minute before ``day`` (its first windows' start) is."""
+        day = np.datetime64(day, "D")
+        out: dict[str, list[str]] = {}
+        for product in {f.product for f in self.files if f.mission == mission
+                        and f.probe == probe}:
+            prev = [f for f in self.files if f.mission == mission and f.probe == probe
+                    and f.product == product and f.first <= day - 1 <= f.last
+                    and not f.first <= day <= f.last]
+            if prev:
+                out[product] = [str(max(prev, key=lambda f: f.start).path)]
+        return out
 
     def summary(self) -> dict:
         """Counts by mission and spacecraft (for provenance and the ingest's report)."""
@@ -199,10 +202,13 @@ def scan_archive(
         if mms is not None:
             if "MMS" in wanted:
                 mms_probes.add(mms.probe)
+            else:
+                arc.not_asked["MMS"] = arc.not_asked.get("MMS", 0) + 1
             continue
         th = themis.parse_name(path)
         if th is not None:
             if "THEMIS" not in wanted:
+                arc.not_asked["THEMIS"] = arc.not_asked.get("THEMIS", 0) + 1
                 continue
             dtype, level = th["dtype"], th["level"]
             if dtype != "state" and level != "l2":
@@ -213,9 +219,10 @@ def scan_archive(
             continue
         if _CLUSTER_NAME.match(path.name):
             if "Cluster" not in wanted:
+                arc.not_asked["Cluster"] = arc.not_asked.get("Cluster", 0) + 1
                 continue
             try:
-                probe, product, t0, t1 = cluster.time_span(path)
+                probe, product, t0, t1 = cluster.time_span(path, verify_checksum=False)
             except SourceError as err:
                 arc.skipped.append({"file": str(path), "error": err.problem})
                 continue
@@ -225,7 +232,8 @@ def scan_archive(
                                  t0.astype("datetime64[s]"), version))
             continue
         arc.skipped.append({"file": str(path),
-                            "error": "not a file of a product the atlas reads"})
+                            "error": "not an MMS SDC file name, nor a Cluster CSA or THEMIS "
+                                     "CDAWeb file of a product the atlas reads"})
 
     for probe in sorted(mms_probes):
         if want_probe is not None and probe not in want_probe:
@@ -256,30 +264,44 @@ def scan_archive(
     return arc
 
 
+PRODUCTS = {"MMS": ("fgm", "fpi-dis", "mec"), "Cluster": ("fgm-spin", "pp-cis"),
+            "THEMIS": ("fgm", "mom", "esa", "state")}
+"""Reader products of each mission (the keys of :meth:`Archive.for_day`)."""
+
+
+def read_many(mission: str, product: str, paths, time_range=None, errors: list | None = None,
+              verify_checksum: bool = True):
+    """Read and join several files of one mission's product (that mission's ``read_many``)."""
+    from atlas_core.sources import mms
+
+    module = {"MMS": mms, "Cluster": cluster, "THEMIS": themis}[mission]
+    return module.read_many(product, paths, time_range=time_range, errors=errors,
+                            verify_checksum=verify_checksum)
+
+
+def roles(mission: str, data: dict):
+    """``(field, plasma, ephemeris)`` for :func:`atlas_core.states.make_states` (``fgm``,
+    ``fpi``, ``positions``) from one spacecraft's datasets by product. THEMIS: on-board moments
+    where the day has them, else ESA ground moments (:data:`themis.PLASMA_PREFERENCE`)."""
+    if mission == "MMS":
+        return data.get("fgm"), data.get("fpi-dis"), data.get("mec")
+    if mission == "Cluster":
+        return data.get("fgm-spin"), data.get("pp-cis"), None
+    if mission == "THEMIS":
+        plasma = next((data[p] for p in themis.PLASMA_PREFERENCE if data.get(p) is not None),
+                      None)
+        return data.get("fgm"), plasma, data.get("state")
+    raise ValueError(f"unknown mission {mission!r}")
+
+
 def read_source_day(mission: str, files: dict[str, list[str]], time_range,
                     errors: list | None = None):
     """Read one spacecraft's files for a time range: ``(field, plasma, ephemeris)`` datasets
-    (any may be None) for :func:`atlas_core.states.make_states` (``fgm``, ``fpi``,
-    ``positions``). ``files`` maps product -> paths (:meth:`Archive.for_day`); a failing file
-    is recorded in ``errors`` and skipped."""
-    from atlas_core.sources import mms
-
-    if mission == "MMS":
-        return tuple(mms.read_many(p, files.get(p, []), time_range=time_range, errors=errors)
-                     for p in ("fgm", "fpi-dis", "mec"))
-    if mission == "Cluster":
-        return (cluster.read_many("fgm-spin", files.get("fgm-spin", []), time_range, errors),
-                cluster.read_many("pp-cis", files.get("pp-cis", []), time_range, errors), None)
-    if mission == "THEMIS":
-        plasma = None
-        for product in themis.PLASMA_PREFERENCE:
-            if files.get(product):
-                plasma = themis.read_many(product, files[product], time_range, errors)
-                if plasma is not None:
-                    break
-        return (themis.read_many("fgm", files.get("fgm", []), time_range, errors), plasma,
-                themis.read_many("state", files.get("state", []), time_range, errors))
-    raise ValueError(f"unknown mission {mission!r}")
+    (any may be None) for :func:`atlas_core.states.make_states`. ``files`` maps product ->
+    paths (:meth:`Archive.for_day`, plus :meth:`Archive.margin_for` for the minute before a
+    day); a failing file is recorded in ``errors`` and skipped."""
+    return roles(mission, {p: read_many(mission, p, files.get(p, []), time_range, errors)
+                           for p in PRODUCTS[mission]})
 
 
 def _median(x) -> float | None:

@@ -52,7 +52,14 @@ import numpy as np
 import xarray as xr
 
 from atlas_core.physics.coordinates import gse_to_gsm, gsm_to_gse
-from atlas_core.sources.cdf import SourceError, global_attr, open_cdf, read_values, variables
+from atlas_core.sources.cdf import (
+    SourceError,
+    global_attr,
+    open_cdf,
+    read_values,
+    time_centre_offset_ns,
+    variables,
+)
 from atlas_core.sources.cluster import order_records, record_range
 
 MISSION = "THEMIS"
@@ -158,8 +165,13 @@ def datetime64_to_unix_seconds(times) -> np.ndarray:
 
 
 def _read_times(cdf, path, name: str) -> np.ndarray:
-    raw = read_values(cdf, path, name)  # FILLVAL NaN, VALIDMIN 0 / VALIDMAX 5e9 applied
-    return unix_seconds_to_datetime64(raw)
+    """A ``thX_*_time`` variable as UTC times (FILLVAL NaN, VALIDMIN 0 / VALIDMAX 5e9 applied),
+    centred by its DELTA_PLUS_VAR/DELTA_MINUS_VAR when it has them (CDAWeb's have none)."""
+    times = unix_seconds_to_datetime64(read_values(cdf, path, name))
+    offset = time_centre_offset_ns(cdf, path, name)
+    if offset.size in (1, times.size) and np.any(offset):
+        times = times + offset.astype("timedelta64[ns]")
+    return times
 
 
 def _vec3(values: np.ndarray, path, name: str) -> np.ndarray:
@@ -192,11 +204,11 @@ def _attrs(cdf, path, probe, product, n_records, **extra) -> dict:
             "version": global_attr(cdf, "Data_version") or "", **extra}
 
 
-def read_fgm(path: str | Path, time_range=None) -> xr.Dataset:
+def read_fgm(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One ``thX_l2_fgm`` file: ``b_gsm`` (time, component) nT from ``thX_fgs_gsm`` and
     ``b_total`` (``thX_fgs_btotal`` where present, else the norm), spin resolution (~3 s).
     Positions are not in this product (see :func:`read_state`)."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe = _expect(cdf, path, "fgm")
     b_name, bt_name = f"{probe}_fgs_gsm", f"{probe}_fgs_btotal"
     if b_name not in set(variables(cdf)):
@@ -237,8 +249,8 @@ def read_fgm(path: str | Path, time_range=None) -> xr.Dataset:
     )
 
 
-def _moments(path, dtype: str, time_range) -> xr.Dataset:
-    cdf = open_cdf(path)
+def _moments(path, dtype: str, time_range, verify_checksum: bool = True) -> xr.Dataset:
+    cdf = open_cdf(path, verify_checksum)
     probe = _expect(cdf, path, dtype)
     pre = f"{probe}_{'peim' if dtype == 'mom' else 'peif'}"
     names = {"n": f"{pre}_density", "v": f"{pre}_velocity_gsm",
@@ -302,22 +314,22 @@ def _moments(path, dtype: str, time_range) -> xr.Dataset:
     )
 
 
-def read_mom(path: str | Path, time_range=None) -> xr.Dataset:
+def read_mom(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One ``thX_l2_mom`` file: on-board ion moments ``n`` cm^-3, ``v_gse``/``v_gsm`` km/s,
     ``t_para``, ``t_perp``, ``t`` eV (spin resolution)."""
-    return _moments(path, "mom", time_range)
+    return _moments(path, "mom", time_range, verify_checksum)
 
 
-def read_esa(path: str | Path, time_range=None) -> xr.Dataset:
+def read_esa(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One ``thX_l2_esa`` file: ESA full-mode ground ion moments (as :func:`read_mom`)."""
-    return _moments(path, "esa", time_range)
+    return _moments(path, "esa", time_range, verify_checksum)
 
 
-def read_state(path: str | Path, time_range=None) -> xr.Dataset:
+def read_state(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One ``thX_l1_state``/``thX_l2_state`` file: ``r_gse`` (from ``thX_pos_gse``) and
     ``r_gsm`` (the project's rotation of it) on ``time``, km; ``r_gsm_file`` the file's own
     GSM for comparison."""
-    cdf = open_cdf(path)
+    cdf = open_cdf(path, verify_checksum)
     probe = _expect(cdf, path, "state")
     gse, gsm = f"{probe}_pos_gse", f"{probe}_pos_gsm"
     if gse not in set(variables(cdf)):
@@ -350,7 +362,7 @@ READERS = {"fgm": read_fgm, "mom": read_mom, "esa": read_esa, "state": read_stat
 
 
 def read_many(product: str, paths: Iterable[str | Path], time_range=None,
-              errors: list | None = None) -> xr.Dataset | None:
+              errors: list | None = None, verify_checksum: bool = True) -> xr.Dataset | None:
     """Read several files of one product (``fgm``, ``mom``, ``esa``, ``state``) and join them
     in time order without duplicate times; with ``errors`` a failing file is recorded there as
     ``{"file", "error"}`` and skipped, without it the first failure raises."""
@@ -360,7 +372,7 @@ def read_many(product: str, paths: Iterable[str | Path], time_range=None,
     out = []
     for path in paths:
         try:
-            ds = reader(path, time_range=time_range)
+            ds = reader(path, time_range=time_range, verify_checksum=verify_checksum)
         except SourceError as err:
             if errors is None:
                 raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import cdflib
 import numpy as np
 import pytest
+from helpers import day_files
 from independent import MK_EV, read_cis, read_fgm, windows
 
 from atlas_core.sources import cluster
@@ -93,7 +94,7 @@ def test_states_match_independent_windows(cluster_dir, day):
     d = np.datetime64(day, "D")
     rng = (d.astype("datetime64[ns]") - np.timedelta64(60, "s"), (d + 1).astype("datetime64[ns]"))
     errors: list = []
-    field, plasma, eph = read_source_day("Cluster", archive.for_day("Cluster", "c1", d, 60),
+    field, plasma, eph = read_source_day("Cluster", day_files(archive, "Cluster", "c1", d),
                                          rng, errors)
     assert errors == []
     states = make_states(field, plasma, d, d + 1, positions=eph, mission="Cluster", probe="c1")
