@@ -44,6 +44,19 @@ def default_atlas_dir() -> Path | None:
     return next((REPO / "data" / d for d in ("atlas10y", "atlas1y")
                  if (REPO / "data" / d / "atlas.nc").exists()), None)
 
+
+def add_atlas_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("atlas_dir", nargs="?", type=Path, default=None,
+                        help="atlas directory (default: data/atlas10y, else data/atlas1y)")
+
+
+def resolve_atlas(args) -> Path | None:
+    """The atlas directory of the arguments or the default; None (with a message) if none."""
+    atlas_dir = args.atlas_dir or default_atlas_dir()
+    if atlas_dir is None:
+        print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
+    return atlas_dir
+
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -87,31 +100,42 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
     _extensions()
     t_import = time.perf_counter() - t0
     t_load = timed(lambda: load_atlas(str(atlas_dir.resolve())))
-    apps = []
-    t_app = timed(lambda: apps.append(App(atlas_dir.resolve(), sync_url=False)))
-    app = apps[0]
+
+    def new_session():
+        """One session as the server makes it: the App, rendered into a Bokeh document."""
+        t0 = time.perf_counter()
+        app = App(atlas_dir.resolve(), sync_url=False)
+        t1 = time.perf_counter()
+        doc = Document()
+        app.template().server_doc(doc)
+        return app, doc, t1 - t0, time.perf_counter() - t1
+
+    # the first session also fills what every session shares (states, coverage, samples)
+    _, _, t_app0, t_render0 = new_session()
+    app, doc, t_app, t_render = new_session()
     store, f = app.store, app.filters
-    doc = Document()
-    roots = []
-    t_render = timed(lambda: roots.append(app.template().server_doc(doc)))
     root_models = list(doc.roots)
 
     def slice_rects() -> int:
+        """Rectangles drawn in the slice figure (the longest data source of its glyphs)."""
         n = 0
         for r in root_models:
-            for g in r.select({"type": GlyphRenderer}):
-                data = g.data_source.data
-                if "left" in data:
-                    n = max(n, len(data["left"]))
+            for fig in r.select({"name": "atlas-slice"}):
+                for g in fig.select({"type": GlyphRenderer}):
+                    data = g.data_source.data
+                    n = max([n] + [len(v) for k, v in data.items() if k in ("u0", "left")])
         return n
 
     out = {"atlas": str(atlas_dir), "n_states": int(store.n_states), "n_leaves": int(store.n_leaves),
            "k": int(store.k), "synthetic": bool(store.synthetic),
            "import_s": round(t_import, 2), "open_atlas_s": round(t_load, 2),
+           "first_session_app_s": round(t_app0, 2), "first_session_render_s": round(t_render0, 2),
            "session_app_s": round(t_app, 2), "session_render_s": round(t_render, 2)}
     print(f"atlas {atlas_dir}: {store.n_states:,} states, {store.n_leaves:,} leaves, k={store.k}")
-    print(f"  imports {t_import:.2f} s, open atlas {t_load:.2f} s, per session: App {t_app:.2f} s, "
-          f"render to Bokeh {t_render:.2f} s")
+    print(f"  imports {t_import:.2f} s, open atlas {t_load:.2f} s; first session of the process: "
+          f"App {t_app0:.2f} s + render {t_render0:.2f} s; each further session (first page, "
+          f"server time): App {t_app:.2f} s + render to Bokeh {t_render:.2f} s = "
+          f"{t_app + t_render:.2f} s (target < 2 s)")
 
     lo, hi = store.extent
     span = np.arange(np.ceil(lo.min() + 1), np.floor(hi.max() - 1), 0.5)
@@ -143,11 +167,17 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
             1, repeats // 10):
         record("colour change", lambda c=color: setattr(f, "slice_color", c))
 
-    # condition: the quiet/storm ranges moved each time so that no memo answers
+    # condition: the quiet/storm ranges moved each time so that no cache answers
     for i in range(max(2, repeats // 4)):
         record("condition: Dst range", lambda i=i: setattr(f, "quiet_dst", (-20.0 - i, 20.0)))
         record("condition: all/quiet/storm",
                lambda i=i: setattr(f, "show", ["quiet", "storm", "all"][i % 3]))
+    # nearest neighbours: a new target each time (k-d tree query + counts + estimates)
+    f.mode = "nearest"
+    for i in range(max(2, repeats // 4)):
+        record("condition: nearest neighbours",
+               lambda i=i: setattr(f, "target_dst", -80.0 + 3.0 * (i + 1)))
+    f.param.update(mode="range", show="all")
 
     # cell click: non-empty leaves of the current slice
     frame = store.slice_frame(f)
@@ -178,12 +208,42 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
             record(f"export {fmt}", lambda fmt=fmt: render_slice(
                 store.atlas, "xy", 0.0, "dominant", "quiet", fmt))
 
+    out.update(session_memory(new_session))
     out["interactions"] = {k: summarise(v) for k, v in samples.items()}
     print(f"  {'interaction':36s} {'n':>3s} {'first':>8s} {'median':>8s} {'p95':>8s}   (ms)")
     for k, s in out["interactions"].items():
         flag = "" if k.startswith(("export", "3D", "store")) or s["p95_ms"] < TARGET_MS else "  > 200 ms"
         print(f"  {k:36s} {s['n']:3d} {s['first_ms']:8.1f} {s['median_ms']:8.1f} {s['p95_ms']:8.1f}{flag}")
     return out
+
+
+def session_memory(new_session, n: int = 5) -> dict:
+    """RSS growth per added session (App rendered into a document, in this process) and what
+    is left after the sessions are dropped (App objects alive, RSS after malloc_trim)."""
+    import ctypes
+    import gc
+
+    from probe_server import rss_mb
+
+    from dashboard.app import App
+
+    def settled_rss() -> float:
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return rss_mb()
+
+    before = settled_rss()
+    held = [new_session()[:2] for _ in range(n)]
+    with_sessions = settled_rss()
+    del held
+    after = settled_rss()
+    alive = sum(1 for o in gc.get_objects() if isinstance(o, App))
+    per = (with_sessions - before) / n
+    print(f"  memory: {before:.0f} MiB, {with_sessions:.0f} MiB with {n} more sessions "
+          f"({per:.1f} MiB per session, target < 30), {after:.0f} MiB after dropping them "
+          f"({alive} App objects alive: the benchmark's own session and the first one)")
+    return {"rss_before_mb": round(before, 1), "rss_sessions_mb": round(with_sessions, 1),
+            "per_session_mb": round(per, 1), "rss_after_mb": round(after, 1), "apps_alive": alive}
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,10 +297,12 @@ class Server:
         self.log_path = log_path
         self.log = open(log_path, "wb")
         env = {**os.environ, "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "atlas_core", "serve", str(atlas_dir), "--port", str(self.port)],
-            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(self.command(atlas_dir), cwd=REPO, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
         self.started = time.perf_counter()
+
+    def command(self, atlas_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "atlas_core", "serve", str(atlas_dir), "--port", str(self.port)]
 
     def wait(self, timeout: float = 300.0) -> float:
         import urllib.error
@@ -402,17 +464,15 @@ def bench_browser(atlas_dir: Path, repeats: int, sessions: int, log_dir: Path) -
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("atlas_dir", nargs="?", type=Path, default=None,
-                   help="atlas directory (default: data/atlas10y, else data/atlas1y)")
+    add_atlas_argument(p)
     p.add_argument("--repeats", type=int, default=12, help="samples per interaction")
     p.add_argument("--browser", action="store_true", help="also measure in Chromium")
     p.add_argument("--sessions", type=int, default=5, help="fresh sessions for first-page time")
     p.add_argument("--no-server", action="store_true", help="skip the in-process part")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
-    atlas_dir = args.atlas_dir or default_atlas_dir()
+    atlas_dir = resolve_atlas(args)
     if atlas_dir is None:
-        print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
         return 2
     results: dict = {"machine": f"{os.cpu_count()} CPU cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if not args.no_server:

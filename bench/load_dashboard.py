@@ -14,9 +14,15 @@ Isolation check (no cross-session leakage): after each update, the session reads
 caption, its slider's value in the page and the URL's query; any value that is not its own
 (for instance another session's offset) is counted as a leak, with the details printed.
 
-Errors: page errors (uncaught JavaScript exceptions), failed updates (no caption within the
-timeout) and tracebacks in the server log are counted. Prints per-session counts and overall
-median/p95/max latency.
+Errors: page errors (uncaught JavaScript exceptions), browser console errors, failed updates
+(no caption within the timeout) and tracebacks in the server log are counted. Prints
+per-session counts and overall median/p95/max latency.
+
+Memory (the server is ``bench/probe_server.py``: the app and serve options of ``atlas serve``
+plus a ``/bench-probe`` endpoint): the server's RSS after one warm-up page has loaded what all
+sessions share, with every session live at the end of the run (growth per added session, the
+product layer's shared cache growth taken out), and after the browsers closed, once Bokeh has
+dropped the sessions (sessions and App objects left; RSS before and after ``malloc_trim``).
 
 Run (queue behind other heavy jobs)::
 
@@ -43,7 +49,8 @@ from bench_dashboard import (  # noqa: E402
     JS_SET,
     JS_SLICE_READY,
     Server,
-    default_atlas_dir,
+    add_atlas_argument,
+    resolve_atlas,
     summarise,
 )
 
@@ -104,6 +111,7 @@ class Session:
         self.failed: list[str] = []
         self.leaks: list[str] = []
         self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
         self.frames: list[float] = []
 
     def caption(self) -> str:
@@ -141,10 +149,14 @@ async def check_isolation(session: Session, page) -> None:
 
 
 async def run_session(session: Session, browser, url: str, duration: float, seed: int,
-                      timeout_s: float) -> None:
+                      timeout_s: float):
+    """Open the session's page and change its controls for ``duration`` s; returns the
+    browser context, still open (the caller measures the server with every session live)."""
     ctx = await browser.new_context(viewport={"width": 1500, "height": 1000})
     page = await ctx.new_page()
     page.on("pageerror", lambda e: session.page_errors.append(str(e)))
+    page.on("console", lambda m: session.console_errors.append(m.text)
+            if m.type == "error" else None)
     page.on("websocket", lambda ws: ws.on(
         "framereceived", lambda _p: session.frames.append(time.perf_counter())))
     rng = random.Random(seed)
@@ -158,8 +170,7 @@ async def run_session(session: Session, browser, url: str, duration: float, seed
         await check_isolation(session, page)
     except Exception as err:  # noqa: BLE001 - a session that never came up is a failure
         session.failed.append(f"first page: {type(err).__name__}: {str(err)[:120]}")
-        await ctx.close()
-        return
+        return ctx
 
     actions = ["offset", "offset", "color", "plane", "show"]
     end = time.perf_counter() + duration
@@ -198,7 +209,7 @@ async def run_session(session: Session, browser, url: str, duration: float, seed
         session.updates += 1
         await check_isolation(session, page)
         await asyncio.sleep(rng.uniform(0.1, 0.5))  # a user's pause between changes
-    await ctx.close()
+    return ctx
 
 
 def niced_chromium(niceness: int) -> str:
@@ -213,25 +224,65 @@ def niced_chromium(niceness: int) -> str:
     return str(path)
 
 
-async def run_load(url: str, sessions: list[Session], duration: float, timeout_s: float,
-                   executable: str = CHROMIUM) -> float:
+async def run_load(server, sessions: list[Session], duration: float, timeout_s: float,
+                   executable: str = CHROMIUM) -> dict:
+    """Warm the server with one page, then run the sessions; the server's memory is probed
+    with none open (after the warm-up), with every session live, and after they closed."""
     from playwright.async_api import async_playwright
 
+    out: dict = {}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
                                            headless=True)
+        warm = await browser.new_context()
+        page = await warm.new_page()
+        await page.goto(server.url, wait_until="commit")
+        await page.wait_for_function(JS_SLICE_READY, timeout=timeout_s * 1000, polling=100)
+        await warm.close()
+        out["idle"] = await server.probe_until_closed()
         t0 = time.perf_counter()
-        await asyncio.gather(*[run_session(s, browser, url, duration, seed=s.i, timeout_s=timeout_s)
-                               for s in sessions])
-        wall = time.perf_counter() - t0
+        contexts = await asyncio.gather(*[
+            run_session(s, browser, server.url, duration, seed=s.i, timeout_s=timeout_s)
+            for s in sessions])
+        out["wall_s"] = time.perf_counter() - t0
+        out["live"] = await asyncio.to_thread(server.probe)
+        for ctx in contexts:
+            await ctx.close()
         await browser.close()
-    return wall
+    out["closed"] = await server.probe_until_closed()
+    out["closed_trimmed"] = await asyncio.to_thread(server.probe, True)
+    return out
+
+
+class ProbeServer(Server):
+    """:class:`bench_dashboard.Server` running ``bench/probe_server.py`` (the same app and
+    serve options as ``atlas serve``) with its ``/bench-probe`` memory and session probe."""
+
+    def command(self, atlas_dir: Path) -> list[str]:
+        return [sys.executable, str(Path(__file__).with_name("probe_server.py")), str(atlas_dir),
+                "--port", str(self.port)]
+
+    def probe(self, trim: bool = False) -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "bench-probe" + ("?trim=1" if trim else ""),
+                                    timeout=120) as r:
+            return json.loads(r.read())
+
+    async def probe_until_closed(self, timeout_s: float = 120.0) -> dict:
+        """Probe until no session is left (Bokeh drops a closed session after its unused
+        lifetime, ~15-30 s), or the timeout; ``waited_s`` says how long that took."""
+        t0 = time.perf_counter()
+        while True:
+            state = await asyncio.to_thread(self.probe)
+            if state["sessions"] == 0 or time.perf_counter() - t0 > timeout_s:
+                return {**state, "waited_s": round(time.perf_counter() - t0, 1)}
+            await asyncio.sleep(2.0)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("atlas_dir", nargs="?", type=Path, default=None,
-                   help="atlas directory (default: data/atlas10y, else data/atlas1y)")
+    add_atlas_argument(p)
     p.add_argument("--sessions", type=int, default=10)
     p.add_argument("--duration", type=float, default=60.0, help="seconds of control changes")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds one update may take")
@@ -240,9 +291,8 @@ def main(argv=None) -> int:
                         "as if they ran on the users' machines)")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
-    atlas_dir = args.atlas_dir or default_atlas_dir()
+    atlas_dir = resolve_atlas(args)
     if atlas_dir is None:
-        print("no atlas: build data/atlas1y or data/atlas10y first, or name one", file=sys.stderr)
         return 2
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} missing: apt-get install -y chromium", file=sys.stderr)
@@ -276,12 +326,13 @@ def main(argv=None) -> int:
     del store
 
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-    server = Server(atlas_dir, log_dir / "load_dashboard_server.log")
+    server = ProbeServer(atlas_dir, log_dir / "load_dashboard_server.log")
     try:
         server.wait()
         cpu0, (busy0, tot0) = proc_cpu_s(server.proc.pid), machine_cpu_s()
         exe = niced_chromium(args.nice_browsers) if args.nice_browsers else CHROMIUM
-        wall = asyncio.run(run_load(server.url, sessions, args.duration, args.timeout, exe))
+        memory = asyncio.run(run_load(server, sessions, args.duration, args.timeout, exe))
+        wall = memory.pop("wall_s")
         cpu1, (busy1, tot1) = proc_cpu_s(server.proc.pid), machine_cpu_s()
         server_errors = server.errors()
         server_cpu = cpu1 - cpu0
@@ -295,26 +346,39 @@ def main(argv=None) -> int:
     n_fail = sum(len(s.failed) for s in sessions)
     n_leak = sum(len(s.leaks) for s in sessions)
     n_perr = sum(len(s.page_errors) for s in sessions)
+    n_cons = sum(len(s.console_errors) for s in sessions)
     print(f"  {'session':8s} {'updates':>7s} {'median':>8s} {'p95':>8s} {'failed':>6s} {'leaks':>5s} "
-          f"{'js err':>6s}")
+          f"{'js err':>6s} {'console':>7s}")
     for s in sessions:
         st = summarise(s.latencies)
         print(f"  {s.i:8d} {s.updates:7d} {st.get('median_ms', float('nan')):8.1f} "
               f"{st.get('p95_ms', float('nan')):8.1f} {len(s.failed):6d} {len(s.leaks):5d} "
-              f"{len(s.page_errors):6d}")
+              f"{len(s.page_errors):6d} {len(s.console_errors):7d}")
     print(f"  all: {total.get('n', 0)} updates in {wall:.0f} s; latency median "
           f"{total.get('median_ms', float('nan')):.0f} ms, p95 {total.get('p95_ms', float('nan')):.0f} ms, "
           f"max {total.get('max_ms', float('nan')):.0f} ms; first page under load: median "
           f"{np.median(firsts) if firsts else float('nan'):.1f} s, "
           f"max {max(firsts) if firsts else float('nan'):.1f} s")
     print(f"  failed updates {n_fail}, cross-session leaks {n_leak}, page errors {n_perr}, "
-          f"server tracebacks/errors {len(server_errors)}")
+          f"console errors {n_cons}, server tracebacks/errors {len(server_errors)}")
+    idle, live, closed = memory["idle"], memory["live"], memory["closed"]
+    per_session = (live["rss_mb"] - idle["rss_mb"] - (live["cache_mb"] - idle["cache_mb"])) / len(sessions)
+    memory["per_session_mb"] = per_session
+    print(f"  server memory: {idle['rss_mb']:.0f} MiB idle after a warm-up page (shared cache "
+          f"{idle['cache_mb']:.0f} MiB); {live['rss_mb']:.0f} MiB with {live['sessions']} sessions "
+          f"live (cache {live['cache_mb']:.0f} MiB) -> {per_session:.1f} MiB per added session "
+          "besides the shared cache")
+    print(f"  after closing: {closed['sessions']} sessions and {closed['apps']} App objects left "
+          f"after {closed['waited_s']:.0f} s; {closed['rss_mb']:.0f} MiB "
+          f"({memory['closed_trimmed']['rss_mb']:.0f} MiB after malloc_trim), i.e. "
+          f"{closed['rss_mb'] - idle['rss_mb']:+.0f} MiB against idle")
     print(f"  CPU: the server process used {server_cpu:.0f} s of CPU in {wall:.0f} s "
           f"({100 * server_cpu / wall:.0f} % of one core); the machine's {os.cpu_count()} cores "
           f"were {100 * machine_busy:.0f} % busy (server + {args.sessions} Chromium sessions + "
           "anything else running)")
     for s in sessions:
-        for line in (s.failed[:2] + s.leaks[:2] + sorted(set(s.page_errors))[:2]):
+        for line in (s.failed[:2] + s.leaks[:2] + sorted(set(s.page_errors))[:2]
+                     + sorted(set(s.console_errors))[:2]):
             print(f"    session {s.i}: {line[:200]}")
     for line in server_errors[:5]:
         print(f"    server: {line[:200]}")
@@ -324,10 +388,11 @@ def main(argv=None) -> int:
             "atlas": str(atlas_dir), "sessions": args.sessions, "duration_s": args.duration,
             "wall_s": wall, "latency": total, "server_cpu_s": server_cpu,
             "machine_busy_fraction": machine_busy, "first_page_s": firsts, "failed": n_fail,
-            "leaks": n_leak, "page_errors": n_perr, "server_errors": server_errors[:20],
+            "leaks": n_leak, "page_errors": n_perr, "console_errors": n_cons,
+            "server_errors": server_errors[:20], "memory": memory,
             "per_session": [{"updates": s.updates, **summarise(s.latencies)} for s in sessions],
         }, indent=2))
-    return 0 if (n_leak == 0 and n_fail == 0) else 1
+    return 0 if (n_leak == 0 and n_fail == 0 and n_perr == 0 and n_cons == 0) else 1
 
 
 if __name__ == "__main__":

@@ -56,6 +56,15 @@ def open_atlas(atlas_dir: str | Path):
         raise StoreError(f"cannot open the atlas in {path}: {err}") from err
 
 
+def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which ``values`` lie in ``sorted_set`` (ascending): a binary search each, so a cell's
+    few states are matched against a 10^5-state selection in microseconds."""
+    if sorted_set.size == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return sorted_set[pos] == values
+
+
 def _feature_label(feature: str) -> str:
     quantity = feature.rsplit("_", 1)[0]
     unit = FEATURE_UNITS.get(quantity, "")
@@ -272,7 +281,7 @@ class DataStore:
                 "p": p if has else np.nan, "p_lo": lo if has else np.nan,
                 "p_hi": hi if has else np.nan,
             }))
-            chosen = idx if c.states is None else idx[np.isin(idx, c.states, assume_unique=True)]
+            chosen = idx if c.states is None else idx[_members(idx, c.states)]
             if len(chosen):
                 cell = self.states if cell is None else cell
                 feats.append(self._long_features(cell.iloc[chosen]).assign(condition=name))
@@ -383,3 +392,91 @@ class DataStore:
 
         return export_filename(plane, offset, color, cond, fmt, regime=regime, quiet=quiet,
                                storm=storm, bins=self.atlas.bins)
+
+    # --- time, maps and cell statistics (added by the dashboard engineer; the computations
+    # live in atlas_core.atlas.timeline / maps / describe, shared read-only per process) ------
+
+    def missions(self) -> list[str]:
+        """The missions whose states the atlas holds (sorted)."""
+        st = self.states
+        if "mission" not in st.columns:
+            return ["MMS"]
+        return sorted(product.cache_of(self.atlas).get(
+            ("missions_present",), lambda: list(pd.unique(st["mission"].astype(str)))))
+
+    def data_span(self) -> dict:
+        """First/last window, days with data and storm days (Dst ≤ the atlas' storm bound):
+        :func:`atlas_core.atlas.timeline.data_span`, once per process."""
+        from atlas_core.atlas.timeline import data_span
+
+        storm = float(self.atlas.bins.storm_max)
+        return product.cache_of(self.atlas).get(
+            ("data_span", storm), lambda: data_span(self.states[["time", "dst"]], storm))
+
+    def first_storm_time(self) -> pd.Timestamp | None:
+        """The centre of the first window at Dst ≤ the storm bound (None without one)."""
+        def find():
+            dst = self.states["dst"].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                hit = np.flatnonzero(dst <= float(self.atlas.bins.storm_max))
+            return pd.Timestamp(self.states["time"].iloc[hit[0]]) if hit.size else None
+
+        return product.cache_of(self.atlas).get(("first_storm",), find)
+
+    def interval(self, start, end, probe: str | None = None) -> pd.DataFrame:
+        """The windows of a time interval with gaps marked (:func:`timeline.interval`)."""
+        from atlas_core.atlas.timeline import interval
+
+        return interval(self.states, start, end, probe=probe)
+
+    def cell_intervals(self, leaf: int, cond: Condition) -> pd.DataFrame:
+        """The contiguous visits behind a cell under a condition
+        (:func:`atlas_core.atlas.timeline.cell_intervals`)."""
+        from atlas_core.atlas.timeline import cell_intervals
+
+        idx = self.states_in(leaf)
+        chosen = self.counts(cond).states
+        if chosen is not None:
+            idx = idx[np.isin(idx, chosen)]
+        return cell_intervals(self.states, idx, self.labels)
+
+    def regime_map(self, kind: str, cond: Condition) -> pd.DataFrame:
+        """An MLT–R or X–ρ map of the regimes under a condition
+        (:func:`atlas_core.atlas.maps.regime_map`; coordinates once per process)."""
+        from atlas_core.atlas.maps import map_coordinates, regime_map
+
+        cache = product.cache_of(self.atlas)
+        u, v = cache.get(("map_coordinates", kind), lambda: map_coordinates(self.states, kind))
+        codes = cache.get(("codes",), lambda: self.states["code"].to_numpy(dtype=np.int64))
+        rows = self.counts(cond).states
+        return cache.get(("regime_map", kind, cond), lambda: regime_map(
+            u, v, codes, self.names, kind, rows, min_count=self.min_states))
+
+    def feature_quantiles(self, leaf: int, conditions: dict[str, Condition]) -> pd.DataFrame:
+        """Quantiles of the features of a cell's windows under each named condition
+        (:func:`atlas_core.atlas.describe.feature_quantiles`)."""
+        from atlas_core.atlas.describe import feature_quantiles
+
+        idx = self.states_in(leaf)
+        groups = {}
+        for name, cond in conditions.items():
+            chosen = self.counts(cond).states
+            rows = idx if chosen is None else idx[np.isin(idx, chosen)]
+            if len(rows):
+                groups[name] = self.states.iloc[rows]
+        return feature_quantiles(groups)
+
+    @staticmethod
+    def boundary_profiles(pdyn: float, bz: float) -> dict:
+        """(x, ρ) profiles of the magnetopause and bow shock (R_E; X–ρ maps, 3D surfaces):
+        :func:`atlas_core.physics.boundaries.boundary_profiles`."""
+        from atlas_core.physics.boundaries import boundary_profiles
+
+        return boundary_profiles(pdyn, bz)
+
+    def regime_medians(self) -> list[str]:
+        """One short line of medians per regime (n, T, |B|, |V|, position) for hovers and the
+        legend, from the model's summary table."""
+        from atlas_core.atlas.describe import regime_medians
+
+        return regime_medians(self.model.summary)

@@ -671,7 +671,8 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     ``p_dominant``, ``p_regime``/``p_regime_lo``/``p_regime_hi`` (the chosen regime's mean and
     credible bounds), ``entropy``; ``diff`` (storm − quiet of the chosen regime, NaN unless
     ``color == "storm_minus_quiet"`` and both conditions hold data); ``value`` (what the
-    colouring maps; NaN = missing); ``fill`` (hex) and ``alpha`` (faded when low-count).
+    colouring maps; NaN = missing); ``fill`` (hex) and ``alpha`` (faded when low-count);
+    ``faded`` (those cells: drawn at ``alpha`` and hatched, palette "low_count").
     ``attrs``: ``scale`` (:class:`~atlas_core.palette.ColorScale`), ``condition``, ``plane``,
     ``offset_re``, ``color``, ``regime``, ``min_count``.
     For ``storm_minus_quiet`` the difference uses ``quiet`` and ``storm`` (default: the
@@ -728,6 +729,7 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     frame["value"] = value
     frame["fill"] = scale.colors_of(np.where(missing, np.nan, value))
     frame["alpha"] = np.where(faded, LOW_COUNT_ALPHA, FULL_ALPHA)
+    frame["faded"] = faded  # drawn at LOW_COUNT_ALPHA and hatched (palette "low_count")
     frame.attrs.update(scale=scale, condition=cond, plane=plane, offset_re=float(offset),
                        color=color, regime=regime, min_count=est.min_count,
                        quiet=eq.condition if color == "storm_minus_quiet" else None,

@@ -65,7 +65,8 @@ def slice_figure(product: SliceProduct, *, figsize_in: tuple[float, float] | Non
     face = to_rgba_array(list(t["fill"])) if len(t) else np.zeros((0, 4))
     face[:, 3] = t["alpha"].to_numpy(dtype=float)
     missing = t["fill"].to_numpy() == scale.missing
-    faded = t["alpha"].to_numpy() < 1.0
+    faded = t["faded"].to_numpy(dtype=bool)
+    hatch = load_palette().get("low_count", {}).get("hatch", "///")
 
     handles = []
     if scale.kind == "categorical":
@@ -88,6 +89,9 @@ def slice_figure(product: SliceProduct, *, figsize_in: tuple[float, float] | Non
     ax.set_facecolor("white")
     ax.add_collection(PolyCollection(verts, facecolors=face, edgecolors=(0, 0, 0, 0.15),
                                      linewidths=0.1))
+    if faded.any():  # hatched as well as faded (as on screen): never a lighter shade of a family
+        ax.add_collection(PolyCollection(verts[faded], facecolors="none", hatch=hatch,
+                                         edgecolors=(0.33, 0.33, 0.33, 0.45), linewidths=0.0))
     if scale.kind != "categorical":
         bar = fig.colorbar(_mappable(scale), ax=ax, shrink=0.85, pad=0.02)
         bar.set_label(scale.label)
@@ -114,8 +118,10 @@ def slice_figure(product: SliceProduct, *, figsize_in: tuple[float, float] | Non
     if missing.any():
         handles.append(Patch(facecolor=scale.missing, edgecolor="#999999", label="no states"))
     if faded.any():
-        handles.append(Patch(facecolor="#999999", alpha=LOW_COUNT_ALPHA, edgecolor="#999999",
-                             label=f"faded: fewer than {product.min_count:g} effective counts"))
+        handles.append(Patch(facecolor=(0.6, 0.6, 0.6, LOW_COUNT_ALPHA), hatch=hatch,
+                             edgecolor=(0.33, 0.33, 0.33, 0.45),
+                             label=f"faded, hatched: fewer than {product.min_count:g} effective "
+                                   "counts"))
     if handles:
         strip.legend(handles=handles, loc="upper center", fontsize=7, frameon=False, ncols=2,
                      borderaxespad=0.0)
