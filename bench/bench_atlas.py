@@ -8,9 +8,10 @@ process (the obvious way to do it without the precomputed index):
 2. **Nearest-neighbour conditioning** (TS07D-style, k = 8000 in standardised (Dst, dDst/dt)):
    k-d tree query + bincount vs pandas standardised distances, ``nsmallest(k)`` and a groupby.
 3. **1 M-point query**: probabilities with 90 % intervals at 10^6 positions under a storm
-   condition (octree locate + occupancy + Dirichlet posterior of the cells hit, gathered per
-   point) vs octree locate + pandas groupby recount + posterior per leaf + ``DataFrame.join`` on
-   the leaf. Both materialise the (M, K) arrays; the lazily gathered time is printed beside.
+   condition (octree locate + window and effective counts + the hierarchical posterior of the
+   cells hit, gathered per point) vs octree locate + pandas groupby recount of windows and
+   effective counts + the same posterior + ``DataFrame.join`` on the leaf. Both materialise the
+   (M, K) arrays; the lazily gathered time is printed beside.
 
 Usage::
 
@@ -34,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_core.atlas import Atlas, OccupancyIndex  # noqa: E402
+from atlas_core.atlas import Atlas  # noqa: E402
 from atlas_core.atlas.dataset import build_dataset  # noqa: E402
 from atlas_core.octree import Octree  # noqa: E402
 
@@ -52,22 +53,35 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 def synthetic_atlas(n: int, k: int, seed: int) -> Atlas:
     """An in-memory atlas over ``n`` orbit-like positions with random regimes and a Dst series
-    (hourly steps, storms) — the shapes and sizes of the real one, no model needed."""
+    (hourly steps, storms) — the shapes and sizes of the real one, no model needed. Windows
+    come in passes of 15 along short random walks (1-minute stride), so the effective counts
+    have the real structure; the sampling model is fixed (rho 0.5, strength 8), not fitted."""
+    from atlas_core.atlas.dataset import ANOMALY_PERCENTILES
+    from atlas_core.atlas.passes import pass_ids
+    from atlas_core.atlas.sampling import CellStatistics, SamplingModel
+
     rng = np.random.default_rng(seed)
-    r = rng.uniform(1.2, 29.0, n) ** 1.0
-    phi = rng.uniform(0, 2 * np.pi, n)
-    z = rng.normal(0, 4, n).clip(-20, 10)
-    pos = np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+    n_pass = -(-n // 15)
+    r = rng.uniform(1.2, 29.0, n_pass)
+    phi = rng.uniform(0, 2 * np.pi, n_pass)
+    z = rng.normal(0, 4, n_pass).clip(-20, 10)
+    start = np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+    walk = np.cumsum(rng.normal(0, 0.03, (n_pass, 15, 3)), axis=1)
+    pos = (start[:, None, :] + walk).reshape(-1, 3)[:n]
     tree = Octree.build(pos)
+    time_ns = np.arange(n, dtype=np.int64) * 60 * 10**9
     hours = np.arange(n) // 60
     dst_h = np.round(np.cumsum(rng.normal(0, 3, hours.max() + 1)) % 60 - 45 + rng.normal(0, 8, hours.max() + 1))
     dst = dst_h[hours]
     ddst = np.gradient(dst_h)[hours]
     code = rng.integers(0, k, n)
-    cond = pd.DataFrame({"leaf": tree.leaf_of_state, "code": code, "dst": dst, "ddst_dt": ddst})
-    index = OccupancyIndex(cond.leaf, cond.code, cond.dst, tree.n_leaves, k)
-    ds = build_dataset(leaf_lo=tree.leaf_lo, leaf_hi=tree.leaf_hi, leaf_level=tree.leaf_level,
-                       index=index, names=[f"regime {i}" for i in range(k)])
+    cond = pd.DataFrame({"leaf": tree.leaf_of_state, "code": code, "dst": dst, "ddst_dt": ddst,
+                         "time": time_ns.astype("datetime64[ns]")})
+    cond["pass_id"] = pass_ids(time_ns, tree.leaf_of_state)
+    stats = CellStatistics(tree, tree.leaf_of_state, code, cond["pass_id"].to_numpy(),
+                           SamplingModel(rho=0.5, strengths={0: 8.0}), k)
+    ds = build_dataset(stats=stats, dst=dst, names=[f"regime {i}" for i in range(k)])
+    ds = ds.assign_coords(percentile=ANOMALY_PERCENTILES)
     return Atlas(Path(tempfile.gettempdir()), ds, tree, cond)
 
 
@@ -144,11 +158,19 @@ def main(argv=None) -> int:
         r = atlas.query(pts, dst_range=(None, -50), outside="nan")
         return r, (r.p, r.lo, r.hi, r.count)
 
+    rho = atlas.sampling.rho
+    df["pass_id"] = cond["pass_id"].to_numpy()
+
     def pandas_query():  # the pandas way: groupby recount, posterior per leaf, join on leaf
         leaf = atlas.octree.locate(pts)
-        table = (df[df.dst <= -50].groupby(["leaf", "code"]).size().unstack(fill_value=0)
-                 .reindex(index=range(L), columns=range(K), fill_value=0))
-        p, plo, phi = atlas.probabilities(table.to_numpy())
+        sel = df[df.dst <= -50]
+        m = sel.groupby("pass_id")["pass_id"].transform("size")
+        sel = sel.assign(w=1.0 / (1.0 + (m - 1.0) * rho))
+        grid = {"index": range(L), "columns": range(K), "fill_value": 0}
+        windows = sel.groupby(["leaf", "code"]).size().unstack(fill_value=0).reindex(**grid)
+        eff = sel.groupby(["leaf", "code"])["w"].sum().unstack(fill_value=0).reindex(**grid)
+        est = atlas.estimate(windows.to_numpy(), eff.to_numpy())
+        p, plo, phi = est.p, est.lo, est.hi
         per_leaf = pd.DataFrame(np.hstack([p, plo, phi]), columns=[
             f"{w}{k}" for w in ("p", "lo", "hi") for k in range(K)])
         return pd.DataFrame({"leaf": leaf}).join(per_leaf, on="leaf")

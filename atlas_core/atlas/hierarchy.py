@@ -29,22 +29,25 @@ vectorised update per level.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from atlas_core.atlas.posterior import DEFAULT_LEVEL, beta_ppf
+from atlas_core.atlas.posterior import DEFAULT_LEVEL, beta_ppfs
 
 SUPER_LEVELS = 3
 """Coarser levels above the octree's root grid (2 R_E -> 4, 8, 16 R_E), then the global node."""
 TOP_ALPHA = 0.5
 """Symmetric Dirichlet prior of the global node (Jeffreys)."""
+SPARSE_SHARE = 0.1
+"""Below this share of non-empty leaves the moments are computed on the data's ancestors only."""
 DEFAULT_STRENGTH = 2.0
 """Prior strength (pseudo-passes) when none was fitted (atlases built before the hierarchy)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CellTree:
     """Ancestry of the octree leaves.
 
@@ -126,6 +129,50 @@ class CellTree:
         return cls(np.concatenate(level_list).astype(np.int16), np.concatenate(parent_list),
                    tuple(slices), leaf_node, tuple(runs))
 
+    @functools.cached_property
+    def chains(self) -> np.ndarray:
+        """(L, depth) each leaf's node and its ancestors up to the global node (node 0), padded
+        with 0 for shallower leaves."""
+        depth = len(self.level_slices) + 1
+        out = np.zeros((len(self.leaf_node), depth), dtype=np.int64)
+        node = self.leaf_node.copy()
+        for j in range(depth):
+            out[:, j] = node
+            node = np.where(node > 0, self.parent[np.maximum(node, 0)], 0)
+        return out
+
+    def sparse_moments(self, leaves: np.ndarray, values: np.ndarray, strengths
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(len(leaves), K) posterior means and variances of the ``leaves`` when ``values``
+        (len(leaves), K) are every non-zero leaf's counts: only these leaves' ancestors are
+        visited, so a sparse selection costs what its data cost (same numbers as
+        :meth:`posterior_moments`)."""
+        chain = self.chains[leaves]
+        nodes, inv = np.unique(chain, return_inverse=True)  # node ids: coarse to fine
+        inv = inv.reshape(chain.shape)
+        k = values.shape[1]
+        counts = np.zeros((len(nodes), k))
+        for j in range(chain.shape[1]):  # every leaf adds to each of its ancestors once
+            first = (j == 0) | (chain[:, j] != chain[:, max(j - 1, 0)])
+            np.add.at(counts, inv[first, j], values[first])
+        n = counts.sum(axis=1)
+        parent = np.searchsorted(nodes, self.parent[nodes])
+        level = self.level[nodes]
+        m, v = np.empty_like(counts), np.empty_like(counts)
+        m[0] = (counts[0] + TOP_ALPHA) / (n[0] + k * TOP_ALPHA)
+        v[0] = m[0] * (1 - m[0]) / (n[0] + k * TOP_ALPHA + 1)
+        bounds = np.searchsorted(level, [lv for lv, _, _ in self.level_slices] + [np.inf])
+        for (lv, _, _), a, b in zip(self.level_slices, bounds[:-1], bounds[1:], strict=True):
+            if b <= a:
+                continue
+            s_lv = strength_at(strengths, lv)
+            par = parent[a:b]
+            total = (n[a:b] + s_lv)[:, None]
+            mean = (counts[a:b] + s_lv * m[par]) / total
+            w = (s_lv / total) ** 2 * v[par]
+            m[a:b], v[a:b] = mean, (mean * (1 - mean) - w) / (total + 1) + w
+        return m[inv[:, 0]], v[inv[:, 0]]
+
     def ancestor_at(self, level: int) -> np.ndarray:
         """(L,) node of each leaf's ancestor at ``level`` (the leaf's own node when the leaf is
         at that level or coarser)."""
@@ -160,10 +207,12 @@ class CellTree:
         """(n_nodes, K) hierarchical posterior means from (n_nodes, K) aggregated counts."""
         return self.posterior_moments(node_counts, strengths, variances=False)[0]
 
-    def posterior_moments(self, node_counts: np.ndarray, strengths, variances: bool = True
-                          ) -> tuple[np.ndarray, np.ndarray | None]:
+    def posterior_moments(self, node_counts: np.ndarray, strengths, variances: bool = True,
+                          only_seen: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """(n_nodes, K) hierarchical posterior means and variances (module doc) from
-        (n_nodes, K) aggregated counts, top-down."""
+        (n_nodes, K) aggregated counts, top-down. ``only_seen``: compute the nodes holding
+        counts only (their ancestors hold counts too), leave the others undefined — a sparse
+        condition then costs what its data cost."""
         k = node_counts.shape[1]
         n = node_counts.sum(axis=1)
         m = np.empty_like(node_counts)
@@ -174,14 +223,15 @@ class CellTree:
             v[0] = m[0] * (1 - m[0]) / (n[0] + k * TOP_ALPHA + 1)
         for lv, start, stop in self.level_slices:
             s = strength_at(strengths, lv)
-            par = self.parent[start:stop]
-            total = (n[start:stop] + s)[:, None]
-            m[start:stop] = (node_counts[start:stop] + s * m[par]) / total
+            rows = start + np.flatnonzero(n[start:stop] > 0) if only_seen else slice(start, stop)
+            par = self.parent[rows]
+            total = (n[rows] + s)[:, None]
+            mean = (node_counts[rows] + s * m[par]) / total
+            m[rows] = mean
             if variances:  # law of total variance over the parent's mix
                 w = (s / total) ** 2 * v[par]
-                v[start:stop] = (m[start:stop] * (1 - m[start:stop]) - w) / (total + 1) + w
+                v[rows] = (mean * (1 - mean) - w) / (total + 1) + w
         return m, v
-
 
 class Estimate(NamedTuple):
     """Regime probabilities of every leaf: ``p``, ``lo``, ``hi`` (L, K) posterior mean and
@@ -205,10 +255,21 @@ class CellEstimator:
         self._leaf_strength = tree.strengths_per_node(strengths)[tree.leaf_node]
         self._leaf_parent = tree.parent[tree.leaf_node]
 
-    def moments(self, effective: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(L, K) posterior mean and variance of each leaf's regime probabilities."""
-        m, v = self.tree.posterior_moments(self.tree.aggregate(effective), self.strengths)
-        return m[self.tree.leaf_node], v[self.tree.leaf_node]
+    def moments(self, effective: np.ndarray, leaves: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(L, K) posterior mean and variance of each leaf's regime probabilities (or of the
+        ``leaves`` given: when they all hold looks, only the nodes holding looks are computed)."""
+        effective = np.asarray(effective, dtype=np.float64)
+        nodes = self.tree.leaf_node if leaves is None else self.tree.leaf_node[leaves]
+        seen = leaves is not None and bool(np.all(effective[leaves].sum(axis=1) > 0))
+        if seen:
+            nonzero = np.flatnonzero(effective.sum(axis=1) > 0)
+            if nonzero.size < SPARSE_SHARE * len(effective):
+                m, v = self.tree.sparse_moments(nonzero, effective[nonzero], self.strengths)
+                return m[np.searchsorted(nonzero, leaves)], v[np.searchsorted(nonzero, leaves)]
+        m, v = self.tree.posterior_moments(self.tree.aggregate(effective), self.strengths,
+                                           only_seen=seen)
+        return m[nodes], v[nodes]
 
     def marginals(self, effective: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(L, K) Beta parameters ``(a, b)`` of each leaf's regime marginals: mean and variance
@@ -233,11 +294,12 @@ class CellEstimator:
         if not 0 < level < 1:
             raise ValueError(f"credible level must be in (0, 1), got {level}")
         effective = np.asarray(effective, dtype=np.float64)
-        p, var = self.moments(effective)
         parent, strength = self._leaf_parent, self._leaf_strength
         if leaves is not None:
             leaves = np.asarray(leaves, dtype=np.int64)
-            p, var, effective = p[leaves], var[leaves], effective[leaves]
+        p, var = self.moments(effective, leaves)
+        if leaves is not None:
+            effective = effective[leaves]
             parent, strength = parent[leaves], strength[leaves]
         n_eff = effective.sum(axis=1)
         lo, hi = np.empty_like(p), np.empty_like(p)
@@ -249,8 +311,7 @@ class CellEstimator:
                                       return_inverse=True)
         todo = np.concatenate([rows, empty[first]])
         a, b = beta_of_moments(p[todo], var[todo])
-        q_lo = beta_ppf(a, b, (1 - level) / 2)
-        q_hi = beta_ppf(a, b, (1 + level) / 2)
+        q_lo, q_hi = beta_ppfs(a, b, ((1 - level) / 2, (1 + level) / 2))
         n = len(rows)
         lo[rows], hi[rows] = q_lo[:n], q_hi[:n]
         lo[empty], hi[empty] = q_lo[n:][inverse.ravel()], q_hi[n:][inverse.ravel()]

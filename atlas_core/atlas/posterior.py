@@ -125,34 +125,50 @@ def _logit_quantile_grid(q: float) -> np.ndarray:
 
 
 def beta_ppf(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
-    """The q-quantile of Beta(a, b) for real a, b > 0, fast enough for millions of cells.
+    """The q-quantile of Beta(a, b) for real a, b > 0 (see :func:`beta_ppfs`)."""
+    return beta_ppfs(a, b, (q,))[0]
+
+
+def beta_ppfs(a: np.ndarray, b: np.ndarray, qs) -> list[np.ndarray]:
+    """The ``qs``-quantiles of Beta(a, b) for real a, b > 0, fast enough for millions of cells
+    (the grid position of each (a, b) is found once for all quantiles).
 
     Inside ``exp(-5) <= a, b <= exp(9)`` the logit of the quantile is interpolated bilinearly in
-    (log a, log b) on a 0.05 grid (absolute error below 2e-3 everywhere there, below 1e-4 for
+    (log a, log b) on a 0.05 grid (absolute error below 3e-3 everywhere there, below 1e-4 for
     99 % of it, against ``scipy.special.betaincinv``; tests check it). For a tiny ``a`` with
     ``b >= 1`` the small-quantile expansion ``I_x(a, b) ~ x^a / (a B(a, b))`` gives
     ``x_q = (q a B(a, b))^(1/a)`` (Abramowitz & Stegun 26.5.4, leading term), and mirrored for a
     tiny ``b``; anything else is computed exactly.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    a, b = np.broadcast_arrays(a, b)
-    out = np.empty(a.shape)
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    shape = a.shape
+    a, b = a.ravel(), b.ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
-        la, lb = np.log(a), np.log(b)
-    inside = (la >= _GRID_LOG_MIN) & (la < _GRID_LOG_MAX) & (lb >= _GRID_LOG_MIN) & (lb < _GRID_LOG_MAX)
-    table = _logit_quantile_grid(float(q))
-    x = (la[inside] - _GRID_LOG_MIN) / _GRID_STEP
-    y = (lb[inside] - _GRID_LOG_MIN) / _GRID_STEP
+        x = (np.log(a) - _GRID_LOG_MIN) * (1.0 / _GRID_STEP)
+        y = (np.log(b) - _GRID_LOG_MIN) * (1.0 / _GRID_STEP)
+    top = (_GRID_LOG_MAX - _GRID_LOG_MIN) / _GRID_STEP
+    inside = (x >= 0) & (x < top) & (y >= 0) & (y < top)
+    every = bool(inside.all())
+    if not every:
+        x, y = x[inside], y[inside]
     i, j = x.astype(np.int64), y.astype(np.int64)
     fx, fy = x - i, y - j
-    flat, width = table.ravel(), table.shape[1]
-    base = i * width + j
-    v = ((flat[base] * (1 - fx) + flat[base + width] * fx) * (1 - fy)
-         + (flat[base + 1] * (1 - fx) + flat[base + width + 1] * fx) * fy)
-    out[inside] = special.expit(v)
-    rest = ~inside
-    if rest.any():
+    w00, w10 = (1 - fx) * (1 - fy), fx * (1 - fy)
+    w01, w11 = (1 - fx) * fy, fx * fy
+    outs = []
+    for q in qs:
+        table = _logit_quantile_grid(float(q))
+        width = table.shape[1]
+        base = i * width + j
+        flat = table.ravel()
+        v = (flat[base] * w00 + flat[base + width] * w10 + flat[base + 1] * w01
+             + flat[base + width + 1] * w11)
+        if every:
+            outs.append(special.expit(v).reshape(shape))
+            continue
+        out = np.empty(a.shape)
+        out[inside] = special.expit(v)
+        rest = ~inside
         ra, rb = a[rest], b[rest]
         small_a = (np.log(ra) < _GRID_LOG_MIN) & (rb >= 1)
         small_b = (np.log(rb) < _GRID_LOG_MIN) & (ra >= 1) & ~small_a
@@ -162,7 +178,8 @@ def beta_ppf(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
         other = ~(small_a | small_b)
         r[other] = special.betaincinv(ra[other], rb[other], q)
         out[rest] = r
-    return out
+        outs.append(out.reshape(shape))
+    return outs
 
 
 def _small_shape_ppf(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:

@@ -35,7 +35,7 @@ from atlas_core.atlas.passes import (
     intraclass_correlation,
     pass_ids,
 )
-from atlas_core.atlas.posterior import DEFAULT_SHIFT_ALPHA, beta_ppf, shift_significant
+from atlas_core.atlas.posterior import DEFAULT_SHIFT_ALPHA, beta_ppfs, shift_significant
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def quantile_nodes(a: np.ndarray, b: np.ndarray, n: int = QUADRATURE
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes (..., n): the Beta(a, b) quantiles at (i + 1/2)/n, equal weights."""
     u = (np.arange(n) + 0.5) / n
-    return np.stack([beta_ppf(a, b, float(q)) for q in u], axis=-1), np.full(n, 1.0 / n)
+    return np.stack(beta_ppfs(a, b, u), axis=-1), np.full(n, 1.0 / n)
 
 
 def heldout_pass_loglik(estimator: CellEstimator, counter: StateCounter, leaf: np.ndarray,

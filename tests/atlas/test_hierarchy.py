@@ -68,6 +68,13 @@ def test_pooling_arithmetic(tree):
     part = est.estimate(eff, leaves=some)
     for a, b in zip(full, part, strict=True):
         np.testing.assert_allclose(a[some], b)
+    # leaves that all hold looks: only the data's ancestors are visited, same numbers
+    rng = np.random.default_rng(3)
+    seen = rng.choice(np.flatnonzero(tree.leaf_count > 0), 40, replace=False)
+    eff[seen] = rng.random((40, k)) * 3
+    full = est.estimate(eff)
+    for a, b in zip(full, est.estimate(eff, leaves=seen), strict=True):
+        np.testing.assert_allclose(a[seen], b, rtol=1e-9, atol=1e-12)
     assert np.all(full.lo <= full.p) and np.all(full.p <= full.hi)
     a, b = beta_of_moments(m, v)
     np.testing.assert_allclose(a / (a + b), m)
