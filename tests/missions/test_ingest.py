@@ -95,3 +95,17 @@ def test_synthetic_multi_mission_archive_ingests(multi_archive, tmp_path):
     # a mission filter keeps only its spacecraft
     only = ingest(root, tmp_path / "cluster_only", missions=["cluster"], progress=False)
     assert only.states == int((df["mission"] == "Cluster").sum())
+
+
+def test_synth_cli_multi_mission(tmp_path):
+    """``atlas synth --missions`` writes each mission in its own layout; THB flies in 2008."""
+    res = _cli("synth", "--missions", "cluster,themis", "--probes", "c1,thb",
+               "--start", "2008-02-20", "--end", "2008-02-23", "--out", str(tmp_path / "a"),
+               "--no-progress", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((tmp_path / "a" / "archive.json").read_text())
+    assert set(meta["missions"]) == {"Cluster", "THEMIS"}
+    assert set(meta["missions"]["THEMIS"]["probes"]) == {"thb"}
+    assert list((tmp_path / "a").glob("themis/thb/l2/fgm/2008/thb_l2_fgm_200802*_v01.cdf"))
+    bad = _cli("synth", "--missions", "mms,voyager", "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and "unknown mission 'voyager'" in bad.stderr
