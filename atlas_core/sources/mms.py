@@ -29,6 +29,7 @@ from atlas_core.sources.cdf import (
     read_flags,
     read_values,
     require,
+    variables,
 )
 
 COMPONENTS = ["x", "y", "z"]
@@ -144,7 +145,7 @@ def read_fgm(path: str | Path, time_range=None, verify_checksum: bool = True) ->
     t_state_all, _ = read_centred_times(cdf, path, "Epoch_state")
     r_gsm = _vec(read_values(cdf, path, r_gsm_name), path, r_gsm_name, 4)[:, :3]
     r_gse = None
-    if r_gse_name in set(cdf.cdf_info().zVariables):
+    if r_gse_name in set(variables(cdf)):
         r_gse = _vec(read_values(cdf, path, r_gse_name), path, r_gse_name, 4)[:, :3]
     if r_gsm.shape[0] != t_state_all.size:
         raise SourceError(path, f"{r_gsm_name} and Epoch_state have different lengths")
@@ -264,6 +265,30 @@ def file_record(ds: xr.Dataset) -> dict:
     return {k: ds.attrs[k] for k in FILE_KEYS if k in ds.attrs}
 
 
+def _join(datasets: list[xr.Dataset]) -> xr.Dataset:
+    """The datasets' variables joined along each time dimension (``time``, ``time_state``):
+    concatenated, in time order, the first of equal times kept (a stable sort, so the earlier
+    file wins). Plain numpy on the arrays, one Dataset built at the end (xarray's concat,
+    sortby and merge cost a tenth of an ingest)."""
+    first = datasets[0]
+    variables, coords = {}, {}
+    for dim in [d for d in ("time", "time_state") if d in first.dims]:
+        t = np.concatenate([d[dim].values for d in datasets])
+        order = np.argsort(t, kind="stable")
+        keep = np.ones(t.size, dtype=bool)
+        keep[1:] = t[order][1:] != t[order][:-1]
+        idx = order[keep]
+        coords[dim] = t[idx]
+        for name, var in first.data_vars.items():
+            if var.dims and var.dims[0] == dim:
+                data = np.concatenate([d[name].values for d in datasets])[idx]
+                variables[name] = (var.dims, data, var.attrs)
+    for name, coord in first.coords.items():
+        if name not in coords:
+            coords[name] = coord
+    return xr.Dataset(variables, coords=coords)
+
+
 def combine(datasets: list[xr.Dataset]) -> xr.Dataset | None:
     """Join datasets of one product along their time dimensions, in time order, without
     duplicate times (overlapping files).
@@ -278,15 +303,7 @@ def combine(datasets: list[xr.Dataset]) -> xr.Dataset | None:
     if len(datasets) == 1:
         out = datasets[0].copy(deep=False)
     else:
-        dims = [d for d in ("time", "time_state") if d in datasets[0].dims]
-        parts = []
-        for dim in dims:
-            names = [v for v in datasets[0].data_vars if dim in datasets[0][v].dims]
-            joined = xr.concat([d[names] for d in datasets], dim=dim)
-            joined = joined.sortby(dim)
-            _, first = np.unique(joined[dim].values, return_index=True)
-            parts.append(joined.isel({dim: np.sort(first)}))
-        out = xr.merge(parts, compat="override", join="outer")
+        out = _join(datasets)
     attrs = {k: v for k, v in datasets[0].attrs.items() if k not in FILE_KEYS and k != "files"}
     attrs["files"] = records
     attrs["file"] = [r.get("file") for r in records]
