@@ -56,6 +56,7 @@ from atlas_core.sources.cdf import (
     open_cdf,
     read_values,
     time_centre_offset_ns,
+    var_attributes,
     variables,
 )
 
@@ -120,7 +121,7 @@ def _read_epoch(cdf, path, name: str) -> np.ndarray:
     offset = time_centre_offset_ns(cdf, path, name)
     if offset.size in (1, times.size) and np.any(offset):
         times = times + offset.astype("timedelta64[ns]")
-    atts = cdf.varattsget(name) or {}
+    atts = var_attributes(cdf, path, name)
     lo, hi = atts.get("VALIDMIN"), atts.get("VALIDMAX")
     ms = raw.reshape(-1)
     with np.errstate(invalid="ignore"):
@@ -194,10 +195,10 @@ def _vec3(values: np.ndarray, path, name: str) -> np.ndarray:
     return values
 
 
-def _n_outside_valid(cdf, name: str, values: np.ndarray) -> int:
+def _n_outside_valid(cdf, path, name: str, values: np.ndarray) -> int:
     """How many finite, non-fill values of ``name`` lie outside its VALIDMIN/VALIDMAX."""
     raw = np.asarray(cdf.varget(name), dtype=np.float64)
-    atts = cdf.varattsget(name) or {}
+    atts = var_attributes(cdf, path, name)
     fill = atts.get("FILLVAL")
     ok = np.isfinite(raw) & (np.abs(raw) < 0.99e30)
     if fill is not None:
@@ -262,7 +263,7 @@ def read_fgm_spin(path: str | Path, time_range=None, verify_checksum: bool = Tru
 def _temperature_ev(cdf, path, name: str) -> np.ndarray:
     """A CIS temperature in eV, converted from the unit its ``UNITS`` attribute names."""
     values = read_values(cdf, path, name).reshape(-1)
-    units = str((cdf.varattsget(name) or {}).get("UNITS", "")).strip()
+    units = str(var_attributes(cdf, path, name).get("UNITS", "")).strip()
     if units == "MK":
         return values * EV_PER_MK
     if units == "K":
@@ -314,7 +315,7 @@ def read_pp_cis(path: str | Path, time_range=None, verify_checksum: bool = True)
                       (tpe_name, tpe_all), (status_name or "Status", status_all)):
         if arr.shape[0] != n_rec:
             raise SourceError(path, f"{name} and {t_name} have different lengths")
-    below_valid = _n_outside_valid(cdf, n_name, dens)
+    below_valid = _n_outside_valid(cdf, path, n_name, dens)
 
     idx, stats = order_records(times_all)
     idx = idx[record_range(times_all[idx], time_range)]

@@ -58,6 +58,7 @@ from atlas_core.sources.cdf import (
     open_cdf,
     read_values,
     time_centre_offset_ns,
+    var_attributes,
     variables,
 )
 from atlas_core.sources.cluster import order_records, record_range
@@ -122,9 +123,9 @@ def _expect(cdf, path, dtype: str) -> str:
     return probe
 
 
-def _unit(cdf, name: str) -> str:
+def _unit(cdf, path, name: str) -> str:
     """The unit of ``name``: the first word of UNITS, else the UNIT_PTR variable's entry."""
-    atts = cdf.varattsget(name) or {}
+    atts = var_attributes(cdf, path, name)
     units = atts.get("UNITS")
     if units is None and atts.get("UNIT_PTR"):
         try:
@@ -135,7 +136,7 @@ def _unit(cdf, name: str) -> str:
 
 
 def _require_unit(cdf, path, name: str, allowed: tuple[str, ...]) -> None:
-    unit = _unit(cdf, name)
+    unit = _unit(cdf, path, name)
     if unit not in allowed:
         raise SourceError(path, f"{name} has units {unit!r}; expected {' or '.join(allowed)}")
 
@@ -143,7 +144,7 @@ def _require_unit(cdf, path, name: str, allowed: tuple[str, ...]) -> None:
 def _time_variable(cdf, path, data_name: str, default: str) -> str:
     """The real (Unix-seconds) time variable of ``data_name``: its DEPEND_TIME, else
     ``default`` (``thX_<dtype>_time``)."""
-    atts = cdf.varattsget(data_name) or {}
+    atts = var_attributes(cdf, path, data_name)
     name = atts.get("DEPEND_TIME") or default
     if name not in set(variables(cdf)):
         raise SourceError(path, f"missing time variable {name} (DEPEND_TIME of {data_name})")
@@ -181,7 +182,7 @@ def _vec3(values: np.ndarray, path, name: str) -> np.ndarray:
     return values
 
 
-def _flags(cdf, name: str, n: int) -> np.ndarray | None:
+def _flags(cdf, path, name: str, n: int) -> np.ndarray | None:
     """An integer quality variable as uint32 when present with ``n`` records (else None)."""
     if name not in set(variables(cdf)):
         return None
@@ -191,7 +192,7 @@ def _flags(cdf, name: str, n: int) -> np.ndarray | None:
     raw = np.asarray(raw).reshape(-1)
     if raw.size != n:
         return None
-    fill = (cdf.varattsget(name) or {}).get("FILLVAL")
+    fill = var_attributes(cdf, path, name).get("FILLVAL")
     out = raw.astype(np.int64)
     if fill is not None:
         out = np.where(out == int(np.asarray(fill).reshape(-1)[0]), 0xFFFFFFFF, out)
@@ -223,7 +224,7 @@ def read_fgm(path: str | Path, time_range=None, verify_checksum: bool = True) ->
               if bt_name in set(variables(cdf)) else None)
     if bt_all is not None and bt_all.size != times_all.size:
         bt_all = None
-    quality = _flags(cdf, f"{probe}_fgm_fgs_quality", times_all.size)
+    quality = _flags(cdf, path, f"{probe}_fgm_fgs_quality", times_all.size)
     idx, stats = order_records(times_all)
     idx = idx[record_range(times_all[idx], time_range)]
     times, b = times_all[idx], b_all[idx].copy()
@@ -285,7 +286,7 @@ def _moments(path, dtype: str, time_range, verify_checksum: bool = True) -> xr.D
     for key, arr in (("n", n_all), ("v", v_all), ("t", tpa_all)):
         if arr.shape[0] != times_all.size:
             raise SourceError(path, f"{names[key]} and {t_name} have different lengths")
-    quality = _flags(cdf, f"{pre}_data_quality", times_all.size)
+    quality = _flags(cdf, path, f"{pre}_data_quality", times_all.size)
     mask = MOM_BAD_BITS if dtype == "mom" else ESA_BAD_BITS
     idx, stats = order_records(times_all)
     idx = idx[record_range(times_all[idx], time_range)]
