@@ -217,6 +217,69 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
     return out
 
 
+def bench_layer(atlas_dir: Path, repeats: int) -> dict:
+    """The product layer's share of each interaction (no views): what a control change asks
+    of ``dashboard.store.DataStore`` / ``atlas_core.atlas.product``, never from a cache (new
+    offsets, Dst ranges and neighbour targets each time), split into its parts."""
+    import numpy as np
+
+    from atlas_core.atlas import product
+    from dashboard.filters import Filters
+    from dashboard.store import DataStore
+
+    store = DataStore.open(atlas_dir)
+    atlas = store.atlas
+    t_all = timed(lambda: store.slice_frame(Filters()))
+    samples: dict[str, list[float]] = {}
+
+    def record(name, fn):
+        samples.setdefault(name, []).append(timed(fn))
+
+    lo, hi = store.extent
+    offsets = np.random.default_rng(2).permutation(np.arange(np.ceil(lo.min()), hi.max(), 0.25))
+    f = Filters()
+    for v in offsets[:repeats]:
+        f.offset = float(v)
+        record("slice table: new offset", lambda f=f: store.slice_frame(f))
+    for i in range(repeats):
+        f.slice_color = ["entropy", "probability", "count", "storm_minus_quiet", "dominant"][i % 5]
+        record("slice table: colour", lambda f=f: store.slice_frame(f))
+    f.slice_color = "dominant"
+    for i in range(repeats):
+        cond = product.Condition(dst_min=-20.0 - i - 0.5, dst_max=20.0)
+        record("Dst range: select states", lambda c=cond: product.select_states(atlas, c))
+        states = product.select_states(atlas, cond)
+        record("Dst range: counts_of", lambda s=states: product._counts_of(atlas, s))
+        record("Dst range: counts (cached after)", lambda c=cond: product.counts(atlas, c))
+        record("Dst range: estimates", lambda c=cond: product.estimates(atlas, c))
+        f.quiet_dst, f.show = (-20.0 - i - 0.5, 20.0), "quiet"
+        record("Dst range: slice table (estimates cached)", lambda f=f: store.slice_frame(f))
+        record("Dst range: whole, new range",
+               lambda i=i: store.slice_table("XY", 0.0, product.Condition(dst_min=-21.0 - i - 0.25,
+                                                                          dst_max=21.0)))
+    for i in range(repeats):
+        cond = product.Condition(near=(("dst", -80.0 + 2.5 * i + 0.1), ("ddst", -5.0)), k=20000)
+        record("nearest neighbours: whole, new target", lambda c=cond: store.slice_table("XY", 0.0, c))
+    f.show, f.offset = "all", 0.0
+    frame = store.slice_frame(f)
+    leaves = frame.loc[frame["windows"] > 0, "leaf"].to_numpy()
+    conds = {"all": f.current(), "quiet": f.quiet(), "storm": f.storm()}
+    for leaf in np.random.default_rng(3).permutation(leaves.copy())[:repeats]:
+        record("cell report (3 conditions)", lambda leaf=leaf: store.inspect_cell(int(leaf), conds))
+    for i in range(max(2, repeats // 2)):
+        cond = product.Condition(dst_min=-30.0 - i - 0.75, dst_max=30.0)
+        store.estimates(cond)
+        record("3D cell table (estimates cached)", lambda c=cond: store.cell_table(c))
+    out = {"first_slice_table_s": round(t_all, 2),
+           "layer": {k: summarise(v) for k, v in samples.items()}}
+    print(f"  product layer alone ({store.n_states:,} states, {store.n_leaves:,} leaves; first "
+          f"slice of the process incl. the 'all' estimates: {t_all:.2f} s)")
+    print(f"  {'layer step':44s} {'n':>3s} {'median':>8s} {'p95':>8s}   (ms)")
+    for k, st in out["layer"].items():
+        print(f"  {k:44s} {st['n']:3d} {st['median_ms']:8.1f} {st['p95_ms']:8.1f}")
+    return out
+
+
 def session_memory(new_session, n: int = 5) -> dict:
     """RSS growth per added session (App rendered into a document, in this process) and what
     is left after the sessions are dropped (App objects alive, RSS after malloc_trim)."""
@@ -469,12 +532,16 @@ def main(argv=None) -> int:
     p.add_argument("--browser", action="store_true", help="also measure in Chromium")
     p.add_argument("--sessions", type=int, default=5, help="fresh sessions for first-page time")
     p.add_argument("--no-server", action="store_true", help="skip the in-process part")
+    p.add_argument("--layer", action="store_true",
+                   help="also time the product layer alone (what the store computes per change)")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
     atlas_dir = resolve_atlas(args)
     if atlas_dir is None:
         return 2
     results: dict = {"machine": f"{os.cpu_count()} CPU cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if args.layer:
+        results["layer"] = bench_layer(atlas_dir, args.repeats)
     if not args.no_server:
         results["server"] = bench_server(atlas_dir, args.repeats)
     if args.browser:
