@@ -51,7 +51,13 @@ log = logging.getLogger(__name__)
 MARGIN_S = WINDOW_S // 2
 """Seconds of the previous day that the first windows of a day need."""
 
-LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
+LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous", "auto")
+
+AUTO_PROCESSES_MIN_DAYS = 32
+"""``scheduler="auto"`` (what ``atlas ingest`` asks for) runs at least this many days in
+worker processes: the CDF readers are pure Python and hold the GIL, so threads keep one core
+busy, while processes (started with "spawn", ~2-3 s each) use them all. Fewer days run on
+threads."""
 
 
 class NoUsableFiles(ValueError):
@@ -493,7 +499,10 @@ def ingest(
     :class:`NoUsableFiles`, naming what it looked for, when no spacecraft has a day with
     both field and plasma files.
     ``scheduler``: None or ``"threads"`` (local Dask threads), ``"processes"``, ``"sync"``,
-    a ``dask.distributed`` scheduler address, or a ``distributed.Client``. ``start``/``end``:
+    ``"auto"`` (processes for :data:`AUTO_PROCESSES_MIN_DAYS` days or more, else threads; a
+    script calling it must guard its entry point with ``if __name__ == "__main__"``, as
+    multiprocessing requires), a ``dask.distributed`` scheduler address, or a
+    ``distributed.Client``. ``start``/``end``:
     optional day range ``[start, end)``. ``on_day_done(summary)`` is called in the driver after
     each finished day (an exception raised there stops the run; finished days stay)."""
     t0 = time.perf_counter()
@@ -542,7 +551,13 @@ def ingest(
     try:
         if tasks:
             if scheduler is None or (isinstance(scheduler, str) and scheduler in LOCAL_SCHEDULERS):
-                results = _run_local(tasks, scheduler or "threads", prog, workers)
+                local = scheduler or "threads"
+                if local == "auto":
+                    n_workers = workers or os.cpu_count() or 1
+                    local = ("processes" if len(tasks) >= AUTO_PROCESSES_MIN_DAYS
+                             and n_workers > 1 else "threads")
+                    log.info("ingest: %d days on local %s", len(tasks), local)
+                results = _run_local(tasks, local, prog, workers)
             else:
                 results = _run_distributed(tasks, scheduler, prog)
     finally:

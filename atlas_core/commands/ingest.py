@@ -36,9 +36,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="keep this spacecraft, e.g. mms1, c3, thb (repeatable; default: all)")
     p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
     p.add_argument("--end", default=None, help="day after the last (YYYY-MM-DD)")
-    p.add_argument("--scheduler", default=None,
-                   help="dask.distributed scheduler address (default: local threads; "
-                        "also 'processes' or 'sync')")
+    p.add_argument("--scheduler", default="auto",
+                   help="dask.distributed scheduler address, or a local one: 'auto' (default: "
+                        "worker processes for 32 days or more, else threads), 'processes', "
+                        "'threads' or 'sync'")
     p.add_argument("--workers", type=int, default=None, help="local worker threads")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of a bar")
     p.set_defaults(func=run)

@@ -202,3 +202,19 @@ def test_every_file_is_read_once_and_midnight_windows_kept(tmp_path, make_day, m
     prov = json.loads((tmp_path / "chained" / "_provenance.json").read_text())
     assert len(prov["file_records"]) == 12
     assert {r["version"] for r in prov["file_records"].values()} == {"4.18.0", "3.4.0"}
+
+
+def test_auto_scheduler_runs_processes_and_matches_threads(archive, tmp_path, monkeypatch,
+                                                           caplog):
+    """`atlas ingest` asks for scheduler="auto": worker processes for long ingests (the CDF
+    readers hold the GIL), with the day-to-day chaining passed between processes. Same table
+    as local threads."""
+    import atlas_core.pipeline as pipeline
+
+    threads = ingest(archive, tmp_path / "threads", progress=False, scheduler="threads")
+    monkeypatch.setattr(pipeline, "AUTO_PROCESSES_MIN_DAYS", 2)
+    with caplog.at_level("INFO", logger="atlas_core.pipeline"):
+        procs = ingest(archive, tmp_path / "procs", progress=False, scheduler="auto", workers=2)
+    assert "4 days on local processes" in caplog.text
+    assert procs.days_done == threads.days_done == 4 and procs.states == threads.states
+    pd.testing.assert_frame_equal(_table(tmp_path / "procs"), _table(tmp_path / "threads"))
