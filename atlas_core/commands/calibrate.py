@@ -61,10 +61,13 @@ def print_report(r: dict, out=sys.stdout) -> None:
       f"{ll['hierarchical']['per_effective']:.3f} / {ll['hierarchical']['per_window']:.3f}, "
       f"per-leaf windows {ll['per_leaf_windows']['per_effective']:.3f} / "
       f"{ll['per_leaf_windows']['per_window']:.3f}\n")
-    w(f"shift test on two random halves of the quiet days: {r['null_flag_rate']:.3f} of the "
-      f"tested (cell, regime) pairs flagged (nominal {r['null_nominal']:g}; "
-      f"{r['null_tested_cells']:.0f} cells tested); today's rule {r['null_flag_rate_windows']:.3f} "
-      f"(nominal ~{r['null_nominal_windows']:g}; {r['null_tested_cells_windows']:.0f} cells)\n")
+    w(f"\nshift test on two random halves of the quiet days ({r['null_repeats']} splits): share "
+      f"of tested (cell, regime) pairs flagged; nominal {r['null_nominal']:g} (today's rule "
+      f"~{r['null_nominal_windows']:g})\n")
+    w(f"{'cells':>10} {'tested':>7} {'flagged':>8} | {'tested':>7} {'flagged (windows)':>18}\n")
+    for row in r["null_by_scale"]:
+        w(f"{row['cells']:>10} {row['tested_cells']:>7.1f} {_fmt(row['flag_rate']):>8} | "
+          f"{row['tested_cells_windows']:>7.1f} {_fmt(row['flag_rate_windows']):>18}\n")
     w(f"held-out states above the 90th anomaly percentile: {r['anomaly_above_p90']:.3f} "
       f"(out-of-fold percentiles; in-sample as before: {r['anomaly_above_p90_in_sample']:.3f})\n")
     if "auc_place_surprise" in r:
