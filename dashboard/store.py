@@ -266,46 +266,55 @@ class DataStore:
         if not 0 <= leaf < self.n_leaves:
             raise ValueError(f"leaf {leaf} is outside 0..{self.n_leaves - 1}")
         idx = self.states_in(leaf)
-        cell = None
-        frames, counts_by, feats = [], {}, []
+        names, regimes, feats = list(conditions), [], []
+        counts_by = {}
         for name, cond in conditions.items():
             c, est = self.counts(cond), self.estimates(cond)
             row = c.row[leaf]
-            windows, effective = c.windows_rows[row], c.effective_rows[row]
-            p, lo, hi = (a[0] for a in est.at([leaf]))
-            has = windows.sum() > 0
+            windows = c.windows_rows[row]
             counts_by[name] = int(windows.sum())
-            frames.append(pd.DataFrame({
-                "condition": name, "regime": self.labels, "colour": self.colors,
-                "count": windows.astype(int), "n_eff": effective,
-                "p": p if has else np.nan, "p_lo": lo if has else np.nan,
-                "p_hi": hi if has else np.nan,
-            }))
+            p, lo, hi = (a[0] for a in est.at([leaf]))  # NaN where the cell holds no window
+            regimes.append((windows, c.effective_rows[row], p, lo, hi))
             chosen = idx if c.states is None else idx[_members(idx, c.states)]
             if len(chosen):
-                cell = self.states if cell is None else cell
-                feats.append(self._long_features(cell.iloc[chosen]).assign(condition=name))
-        features = (pd.concat(feats, ignore_index=True) if feats
-                    else pd.DataFrame(columns=["feature", "value", "condition"]))
+                feats.append((name, chosen))
+        k, m = self.k, len(names)
+        stack = [np.concatenate([r[j] for r in regimes]) if regimes else np.zeros(0)
+                 for j in range(5)]
+        table = pd.DataFrame({
+            "condition": np.repeat(np.array(names, dtype=object), k),
+            "regime": np.tile(np.array(self.labels, dtype=object), m),
+            "colour": np.tile(np.array(self.colors, dtype=object), m),
+            "count": stack[0].astype(int), "n_eff": stack[1], "p": stack[2], "p_lo": stack[3],
+            "p_hi": stack[4]})
         return CellReport(
             leaf=leaf, lo=self.leaf_lo[leaf], hi=self.leaf_hi[leaf],
             level=int(self.leaf_level[leaf]), n_states=int(len(idx)),
-            regimes=pd.concat(frames, ignore_index=True), counts=counts_by, features=features,
+            regimes=table, counts=counts_by, features=self._long_features(feats),
         )
 
     cell_report = inspect_cell
 
-    @staticmethod
-    def _long_features(df: pd.DataFrame) -> pd.DataFrame:
-        """Features in long format, log10 for the ones that span decades."""
-        values = {}
-        for f in FEATURES:
-            col = df[f].to_numpy(dtype=float)
-            if f in LOG_FEATURES:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    col = np.log10(np.where(col > 0, col, np.nan))
-            values[_feature_label(f)] = col
-        return pd.DataFrame(values).melt(var_name="feature", value_name="value").dropna()
+    def _long_features(self, chosen: list[tuple[str, np.ndarray]]) -> pd.DataFrame:
+        """Long format (feature, value, condition) of the chosen states of each condition,
+        log10 for the features that span decades; built from numpy in one frame (a pandas
+        melt per condition cost ~0.1 s a click)."""
+        labels = np.array([_feature_label(f) for f in FEATURES], dtype=object)
+        log = np.array([f in LOG_FEATURES for f in FEATURES])
+        parts_v, parts_f, parts_c = [], [], []
+        for name, idx in chosen:
+            block = np.column_stack([self.states[f].to_numpy(dtype=float)[idx] for f in FEATURES])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                block[:, log] = np.log10(np.where(block[:, log] > 0, block[:, log], np.nan))
+            values = block.T.ravel()  # feature-major, as a melt gives
+            ok = np.isfinite(values)
+            parts_v.append(values[ok])
+            parts_f.append(np.repeat(labels, len(idx))[ok])
+            parts_c.append(np.full(int(ok.sum()), name, dtype=object))
+        if not parts_v:
+            return pd.DataFrame(columns=["feature", "value", "condition"])
+        return pd.DataFrame({"feature": np.concatenate(parts_f), "value": np.concatenate(parts_v),
+                             "condition": np.concatenate(parts_c)})
 
     # --- coverage, violins (shared by every session through the atlas' cache) --------------
 
