@@ -243,6 +243,51 @@ class Estimate(NamedTuple):
     n_eff: np.ndarray
 
 
+class CellPosterior:
+    """The hierarchical posterior of some leaves under one condition: means and variances
+    computed once, credible bounds on request (cache one per condition; ask bounds only for the
+    cells someone looks at).
+
+    ``leaves`` (m,) leaf ids (None: all), ``p``/``var`` (m, K), ``n_eff`` (m,).
+    """
+
+    def __init__(self, leaves, p, var, n_eff, parent, strength) -> None:
+        self.leaves, self.p, self.var, self.n_eff = leaves, p, var, n_eff
+        self._parent, self._strength = parent, strength
+
+    def _rows(self, leaves) -> np.ndarray:
+        if leaves is None:
+            return np.arange(len(self.p))
+        leaves = np.asarray(leaves, dtype=np.int64)
+        return leaves if self.leaves is None else np.searchsorted(self.leaves, leaves)
+
+    def bounds(self, level: float = DEFAULT_LEVEL, leaves=None) -> tuple[np.ndarray, np.ndarray]:
+        """Equal-tailed credible bounds (rows, K) at ``level`` of ``leaves`` (None: all held)."""
+        if not 0 < level < 1:
+            raise ValueError(f"credible level must be in (0, 1), got {level}")
+        rows = self._rows(leaves)
+        p, var, n_eff = self.p[rows], self.var[rows], self.n_eff[rows]
+        parent, strength = self._parent[rows], self._strength[rows]
+        lo, hi = np.empty_like(p), np.empty_like(p)
+        seen = np.flatnonzero(n_eff > 0)
+        empty = np.flatnonzero(n_eff <= 0)
+        # leaves without a look hold their parent's prior: one computation per parent
+        _, s_index = np.unique(strength[empty], return_inverse=True)
+        _, first, inverse = np.unique(parent[empty] * 4096 + s_index.ravel(), return_index=True,
+                                      return_inverse=True)
+        todo = np.concatenate([seen, empty[first]])
+        a, b = beta_of_moments(p[todo], var[todo])
+        q_lo, q_hi = beta_ppfs(a, b, ((1 - level) / 2, (1 + level) / 2))
+        n = len(seen)
+        lo[seen], hi[seen] = q_lo[:n], q_hi[:n]
+        lo[empty], hi[empty] = q_lo[n:][inverse.ravel()], q_hi[n:][inverse.ravel()]
+        # a very skewed marginal (a rare regime under an uncertain parent) can have its mean
+        # beyond an equal-tailed bound; the interval is widened to hold the estimate shown
+        np.minimum(lo, p, out=lo)
+        np.maximum(hi, p, out=hi)
+        return lo, hi
+
+
 class CellEstimator:
     """Hierarchical posterior of every leaf from (L, K) effective counts (contract C2).
 
@@ -257,18 +302,22 @@ class CellEstimator:
 
     def moments(self, effective: np.ndarray, leaves: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """(L, K) posterior mean and variance of each leaf's regime probabilities (or of the
-        ``leaves`` given: when they all hold looks, only the nodes holding looks are computed)."""
+        """(L, K) posterior mean and variance of each leaf's regime probabilities, or (m, K) of
+        the ``leaves`` given. A sparse selection (few leaves with looks) visits only the
+        ancestors of those leaves and of the leaves asked for."""
         effective = np.asarray(effective, dtype=np.float64)
-        nodes = self.tree.leaf_node if leaves is None else self.tree.leaf_node[leaves]
-        seen = leaves is not None and bool(np.all(effective[leaves].sum(axis=1) > 0))
-        if seen:
+        if leaves is not None:
+            leaves = np.asarray(leaves, dtype=np.int64)
             nonzero = np.flatnonzero(effective.sum(axis=1) > 0)
             if nonzero.size < SPARSE_SHARE * len(effective):
-                m, v = self.tree.sparse_moments(nonzero, effective[nonzero], self.strengths)
-                return m[np.searchsorted(nonzero, leaves)], v[np.searchsorted(nonzero, leaves)]
+                union = np.union1d(nonzero, leaves)
+                m, v = self.tree.sparse_moments(union, effective[union], self.strengths)
+                rows = np.searchsorted(union, leaves)
+                return m[rows], v[rows]
+        seen = leaves is not None and bool(np.all(effective[leaves].sum(axis=1) > 0))
         m, v = self.tree.posterior_moments(self.tree.aggregate(effective), self.strengths,
                                            only_seen=seen)
+        nodes = self.tree.leaf_node if leaves is None else self.tree.leaf_node[leaves]
         return m[nodes], v[nodes]
 
     def marginals(self, effective: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,44 +331,37 @@ class CellEstimator:
         m = self.tree.posterior_means(self.tree.aggregate(effective), self.strengths)
         return m[self.tree.leaf_node]
 
-    def estimate(self, effective: np.ndarray, level: float | None = None,
-                 leaves: np.ndarray | None = None) -> Estimate:
-        """Posterior mean and credible interval of every leaf (see the module doc), or of the
-        ``leaves`` given (the hierarchy still pools all of ``effective``).
+    def posterior(self, effective: np.ndarray, leaves: np.ndarray | None = None
+                  ) -> CellPosterior:
+        """:class:`CellPosterior` of every leaf, or of ``leaves`` (sorted; the hierarchy still
+        pools all of ``effective``)."""
+        effective = np.asarray(effective, dtype=np.float64)
+        if leaves is not None:
+            leaves = np.asarray(leaves, dtype=np.int64)
+            if leaves.size > 1 and np.any(np.diff(leaves) <= 0):
+                raise ValueError("posterior(leaves=...) needs sorted, distinct leaf ids")
+        p, var = self.moments(effective, leaves)
+        rows = slice(None) if leaves is None else leaves
+        return CellPosterior(leaves, p, var, effective[rows].sum(axis=1),
+                             self._leaf_parent[rows], self._leaf_strength[rows])
 
-        Leaves without a look have their parent's prior as posterior, so their intervals are
-        computed once per parent and shared.
-        """
+    def estimate(self, effective: np.ndarray, level: float | None = None,
+                 leaves: np.ndarray | None = None, bounds: bool = True) -> Estimate:
+        """Posterior mean and credible interval of every leaf (see the module doc), or of the
+        ``leaves`` given (any order; the hierarchy still pools all of ``effective``).
+        ``bounds=False``: means and n_eff only (``lo``, ``hi`` None)."""
         level = self.level if level is None else float(level)
         if not 0 < level < 1:
             raise ValueError(f"credible level must be in (0, 1), got {level}")
         effective = np.asarray(effective, dtype=np.float64)
-        parent, strength = self._leaf_parent, self._leaf_strength
-        if leaves is not None:
-            leaves = np.asarray(leaves, dtype=np.int64)
         p, var = self.moments(effective, leaves)
-        if leaves is not None:
-            effective = effective[leaves]
-            parent, strength = parent[leaves], strength[leaves]
-        n_eff = effective.sum(axis=1)
-        lo, hi = np.empty_like(p), np.empty_like(p)
-        rows = np.flatnonzero(n_eff > 0)
-        empty = np.flatnonzero(n_eff <= 0)
-        # empty leaves: one computation per (parent, strength), then broadcast
-        _, s_index = np.unique(strength[empty], return_inverse=True)
-        _, first, inverse = np.unique(parent[empty] * 4096 + s_index.ravel(), return_index=True,
-                                      return_inverse=True)
-        todo = np.concatenate([rows, empty[first]])
-        a, b = beta_of_moments(p[todo], var[todo])
-        q_lo, q_hi = beta_ppfs(a, b, ((1 - level) / 2, (1 + level) / 2))
-        n = len(rows)
-        lo[rows], hi[rows] = q_lo[:n], q_hi[:n]
-        lo[empty], hi[empty] = q_lo[n:][inverse.ravel()], q_hi[n:][inverse.ravel()]
-        # a very skewed marginal (a rare regime under an uncertain parent) can have its mean
-        # beyond an equal-tailed bound; the interval is widened to hold the estimate shown
-        np.minimum(lo, p, out=lo)
-        np.maximum(hi, p, out=hi)
-        return Estimate(p, lo, hi, n_eff)
+        rows = slice(None) if leaves is None else np.asarray(leaves, dtype=np.int64)
+        post = CellPosterior(None, p, var, effective[rows].sum(axis=1),
+                             self._leaf_parent[rows], self._leaf_strength[rows])
+        if not bounds:
+            return Estimate(p, None, None, post.n_eff)
+        lo, hi = post.bounds(level)
+        return Estimate(p, lo, hi, post.n_eff)
 
 
 def strength_at(strengths, level: int) -> float:

@@ -295,12 +295,20 @@ class Atlas:
         """
         return self.stats.counts_of(states)
 
-    def estimate(self, windows, effective, leaves=None, level: float | None = None) -> Estimate:
+    def estimate(self, windows, effective, leaves=None, level: float | None = None,
+                 bounds: bool = True) -> Estimate:
         """``Estimate(p, lo, hi, n_eff)``: hierarchical posterior mean and credible bounds (at
         ``level``, default the atlas' credible level) of every leaf, or of ``leaves``, from the
         FULL (L, K) effective counts (a sparse cell borrows from its octree ancestors,
-        :mod:`atlas_core.atlas.hierarchy`); ``n_eff`` (rows,) the leaf's own effective count."""
-        return self.stats.estimate(windows, effective, leaves=leaves, level=level)
+        :mod:`atlas_core.atlas.hierarchy`); ``n_eff`` (rows,) the leaf's own effective count.
+        ``bounds=False`` skips the credible bounds (``lo``, ``hi`` None): means cost less."""
+        return self.stats.estimate(windows, effective, leaves=leaves, level=level, bounds=bounds)
+
+    def posterior(self, effective, leaves=None):
+        """The hierarchical posterior under one condition, to cache: ``.p``, ``.var``,
+        ``.n_eff`` now (of every leaf, or of the sorted ``leaves``), ``.bounds(level, leaves)``
+        for the cells someone looks at (:class:`atlas_core.atlas.hierarchy.CellPosterior`)."""
+        return self.stats.posterior(effective, leaves)
 
     def low_count(self, n_eff) -> np.ndarray:
         """True where a cell holds fewer than :attr:`min_effective` effective looks."""

@@ -234,12 +234,18 @@ class CellStatistics:
         indices (or boolean mask; None: all, returned read-only)."""
         return self.counter.counts_of(states)
 
-    def estimate(self, windows, effective, leaves=None, level: float | None = None):
+    def estimate(self, windows, effective, leaves=None, level: float | None = None,
+                 bounds: bool = True):
         """:class:`~atlas_core.atlas.hierarchy.Estimate` ``(p, lo, hi, n_eff)`` from the counts
         (``windows`` is accepted for symmetry with ``counts_of``; the probabilities and
         intervals come from ``effective`` only)."""
         del windows
-        return self.estimator.estimate(effective, level=level, leaves=leaves)
+        return self.estimator.estimate(effective, level=level, leaves=leaves, bounds=bounds)
+
+    def posterior(self, effective, leaves=None):
+        """:class:`~atlas_core.atlas.hierarchy.CellPosterior`: means and variances now,
+        credible bounds of any leaves later (``.bounds(level, leaves)``)."""
+        return self.estimator.posterior(effective, leaves)
 
     def shift(self, effective_a: np.ndarray, effective_b: np.ndarray,
               alpha: float = DEFAULT_SHIFT_ALPHA) -> tuple[np.ndarray, np.ndarray]:

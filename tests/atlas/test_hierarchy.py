@@ -75,6 +75,18 @@ def test_pooling_arithmetic(tree):
     full = est.estimate(eff)
     for a, b in zip(full, est.estimate(eff, leaves=seen), strict=True):
         np.testing.assert_allclose(a[seen], b, rtol=1e-9, atol=1e-12)
+    # ... and of leaves without looks asked beside them
+    mixed = np.concatenate([seen[:5], np.flatnonzero(eff.sum(1) == 0)[:5]])
+    for a, b in zip(full, est.estimate(eff, leaves=mixed), strict=True):
+        np.testing.assert_allclose(a[mixed], b, rtol=1e-9, atol=1e-12)
+    # means now, bounds later: the same numbers
+    post = est.posterior(eff, leaves=np.sort(seen))
+    np.testing.assert_allclose(post.p, full.p[np.sort(seen)], rtol=1e-9)
+    lo, hi = post.bounds(0.9, leaves=np.sort(seen)[:7])
+    np.testing.assert_allclose(lo, full.lo[np.sort(seen)[:7]], rtol=1e-9)
+    np.testing.assert_allclose(hi, full.hi[np.sort(seen)[:7]], rtol=1e-9)
+    quick = est.estimate(eff, bounds=False)
+    assert quick.lo is None and np.allclose(quick.p, full.p)
     assert np.all(full.lo <= full.p) and np.all(full.p <= full.hi)
     a, b = beta_of_moments(m, v)
     np.testing.assert_allclose(a / (a + b), m)
