@@ -67,6 +67,9 @@ OPTIONAL_COLUMNS = {
 # Convention: a window is identified by its centre ``time``, always a whole UTC minute; it
 # covers [time - 60 s, time + 60 s), i.e. the twelve 10 s bins that start at time - 60 s,
 # time - 50 s, ..., time + 50 s. Consecutive windows (centres one minute apart) share six bins.
+# A sample's time is the centre of the interval it stands for: the readers move tags that mark
+# the start of an accumulation (FPI's Epoch, +2.25 s in fast survey) to its centre from the
+# file's DELTA_PLUS_VAR / DELTA_MINUS_VAR (atlas_core.sources.cdf.time_centre_offset_ns).
 # Each bin holds the mean of the samples whose time falls in it; a bin is *valid* when it has
 # field and plasma samples (and B, n, T > 0). Features are the mean and the population standard
 # deviation (ddof = 0) over the valid bins; beta* is computed per bin from the bin means.
