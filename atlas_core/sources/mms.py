@@ -324,7 +324,15 @@ def read_many(
 
     With ``errors`` (a list), a file that fails is recorded as ``{"file", "error"}`` there and
     skipped; without it the first failure raises."""
-    reader = READERS[product]
+    return read_and_join(READERS[product], paths, time_range, errors, verify_checksum)
+
+
+def read_and_join(reader, paths: Iterable[str | Path], time_range=None,
+                  errors: list | None = None, verify_checksum: bool = True) -> xr.Dataset | None:
+    """Read every file of ``paths`` with ``reader(path, time_range=, verify_checksum=)`` (any
+    mission's reader returning this module's Dataset shape) and join them (:func:`combine`).
+    With ``errors`` (a list), a file that fails is recorded there as ``{"file", "error"}`` and
+    skipped; without it the first failure raises."""
     out = []
     for path in paths:
         try:
