@@ -23,20 +23,27 @@ textbook picture (e.g. Baumjohann & Treumann, "Basic Space Plasma Physics"):
 
 - solar wind from the driver; FPI DIS in the cold beam reports a temperature well above the
   true one (angular/energy resolution), modelled as T + 6 % of the flow energy;
-- magnetosheath: density compression ~3.9 behind the nose falling to ~1.5 on the far flanks,
-  a depletion layer and field pile-up near the subsolar magnetopause, flow from near
-  stagnation at the nose to ~0.65 V_sw at the terminator and faster downstream, temperature from energy conservation
-  shared between ions and electrons (kT_i = kT_sw + 7/8 (m_p/5) (V_sw^2 - V^2) for T_i/T_e = 7),
-  draped IMF, strong turbulence;
-- boundary layer: a mix of sheath and magnetospheric plasma whose field rotates from the
-  sheath's direction to the magnetosphere's with its magnitude between the two;
+- magnetosheath (after the gasdynamic model of Spreiter, Summers & Alksne 1966): density
+  compression ~3.9 behind the nose falling to ~1.5 on the far flanks, a depletion layer and
+  field pile-up near the subsolar magnetopause (Zwan & Wolf 1976), flow from near stagnation
+  at the nose to ~0.65 V_sw at the terminator and faster downstream, temperature from energy
+  conservation shared between ions and electrons (kT_i = kT_sw + 7/8 (m_p/5) (V_sw^2 - V^2)
+  for T_i/T_e = 7; Schwartz et al. 1988, Lavraud et al. 2009), draped IMF, strong turbulence;
+- boundary layer (the LLBL of Eastman et al. 1976): a mix of sheath and magnetospheric plasma
+  whose field rotates from the sheath's direction to the magnetosphere's with its magnitude
+  between the two (the magnetopause current layer, Berchem & Russell 1982);
 - magnetosphere: dipole field (tilted, IGRF-like moment) compressed on the dayside
   (Chapman-Ferraro image, doubling at the magnetopause) plus a tail field whose lobe strength
   follows the solar-wind pressure; hot (keV) tenuous ions; near-Earth ions hotter in storms;
-- plasma sheet: n ~ 0.3 cm^-3, T ~ 3 keV, weak field at the centre of a Harris-like sheet,
+- plasma sheet: n ~ 0.3 cm^-3, T ~ 3 keV (Baumjohann, Paschmann & Cattell 1989), weak field
+  at the centre of a Harris-like sheet,
   bursty bulk flows (Angelopoulos et al. 1992: minutes long, hundreds of km/s, with
-  dipolarisations) more frequent when active; PSBL: tenuous, field-aligned beams; lobes: very
-  low density (FPI background level), strong steady field, very low beta.
+  dipolarisations) more frequent when active; PSBL: tenuous, field-aligned beams (Eastman et
+  al. 1984); lobes: very low density (~0.05 cm^-3, the most probable Cluster lobe density of
+  Svenes et al. 2008), strong steady field, very low beta.
+
+docs/synthetic-archive.md lists, region by region, the published model or observation each
+number follows, with full references.
 
 What it does not represent: cusps, the plasmasphere (cold ions FPI misses anyway), reconnection
 jets at the magnetopause, flux transfer events, Kelvin-Helmholtz vortices, hot flow anomalies,
