@@ -490,8 +490,7 @@ class HapiHandler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Access-Control-Allow-Origin", "*")
         self.end_headers()
-        if head:
-            self.wfile.write(b"0\r\n\r\n")
+        if head:  # headers only: a HEAD response has no body, not even an empty chunk
             return
         if include == "header":
             info = ds.info(params)

@@ -127,6 +127,22 @@ def test_include_header_and_head(span):
     assert len(data) > 0 and all(len(line.split(",")) == 2 for line in data)
     code, _, headers, body = _get(f"{base}/catalog", method="HEAD")
     assert code == 200 and body == b"" and int(headers["Content-Length"]) > 0
+    code, _, headers, body = _get(f"{base}/data?dataset=mms1_regime_labels&start={d}&stop={nxt}",
+                                  method="HEAD")
+    assert code == 200 and body == b"" and headers["Content-Type"] == "text/csv"
+    # on one kept-alive connection, a HEAD leaves no stray bytes before the next response
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("HEAD", f"{u.path}/data?dataset=mms1_regime_labels&start={d}&stop={nxt}")
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == b""
+    conn.request("GET", f"{u.path}/capabilities")
+    r = conn.getresponse()
+    assert r.status == 200 and json.loads(r.read())["outputFormats"] == ["csv", "binary"]
+    conn.close()
 
 
 @pytest.mark.parametrize("query,http,hapi_code", [
