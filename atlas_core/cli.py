@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     "build", "query", "anomaly", "serve", "export",
     "nowcast", "flythrough", "label", "hapi", "cite",  # services (issue 14)
     "calibrate",  # probabilities (issue 11)
+    "missions",  # missions (issue 13)
 ]
 
 
