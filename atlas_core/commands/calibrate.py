@@ -38,9 +38,9 @@ def _fmt(v: float) -> str:
     return "  -  " if v != v else f"{v:5.3f}"
 
 
-def print_report(r: dict, out=sys.stdout) -> None:
-    """The report as text tables."""
-    w = out.write
+def print_report(r: dict, out=None) -> None:
+    """The report as text tables (on ``out``, default the current ``sys.stdout``)."""
+    w = (out or sys.stdout).write
     w(f"atlas calibrate {r['atlas']} ({r['split']} split: fit on {r['n_fit']} states, checked on "
       f"{r['n_heldout']}; atlas code {r['atlas_code_version']})\n\n")
     w("coverage of the predictive intervals of each cell's top-regime share in held-out windows\n")
