@@ -51,7 +51,9 @@ POS_JITTER_RE = 0.25
 
 
 class PeakRSS:
-    """Largest total RSS (MB) of this process and its children, sampled in a thread."""
+    """Largest total RSS (MB) of this process and its children, and the CPU seconds of all of
+    them (each process's last sampled user + system time), sampled in a thread; the load
+    average of the machine at the start and the end (others' jobs share it)."""
 
     def __init__(self, period_s: float = 0.2):
         import psutil
@@ -59,8 +61,14 @@ class PeakRSS:
         self.proc = psutil.Process()
         self.period = period_s
         self.peak = 0.0
+        self.cpu: dict[int, float] = {}
+        self.load = [os.getloadavg()[0]]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu.values())
 
     def _total(self) -> float:
         import psutil
@@ -69,6 +77,8 @@ class PeakRSS:
         for p in [self.proc, *self.proc.children(recursive=True)]:
             try:
                 total += p.memory_info().rss
+                t = p.cpu_times()
+                self.cpu[p.pid] = t.user + t.system
             except psutil.Error:
                 pass
         return total / 1e6
@@ -86,6 +96,7 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._total())
+        self.load.append(os.getloadavg()[0])
 
 
 def _source(paths: list[str]):
@@ -194,7 +205,8 @@ def run_build(states: Path, reference: Path, out: Path, scheduler: str | None,
     info = {"scheduler": scheduler or "local (one process)", "states": res["n_states"],
             "max_states": max_states,
             "leaves": res["n_leaves"], "stages": res["stages"],
-            "peak_rss_gb": round(peak.peak / 1e3, 2),
+            "peak_rss_gb": round(peak.peak / 1e3, 2), "cpu_s_all_processes": round(peak.cpu_s, 1),
+            "load_average_start_end": [round(x, 1) for x in peak.load],
             "counts_sha256": hashlib.sha256(counts.tobytes()).hexdigest(),
             "counts_total": int(counts[:, 0].sum())}
     return info
@@ -224,11 +236,14 @@ def _child(args: list[str]) -> dict:
 
 
 def print_build(info: dict) -> None:
-    print(f"  build [{info['scheduler']}]: {info['states']:,} states, {info['leaves']:,} leaves, "
-          f"peak RSS {info['peak_rss_gb']:.2f} GB, counts sha256 {info['counts_sha256'][:16]}")
+    print(f"  build [{info['scheduler']}]: {info['states']:,} states, {info['leaves']:,} leaves "
+          f"(octree max_states {info['max_states']}), peak RSS {info['peak_rss_gb']:.2f} GB, "
+          f"CPU {info['cpu_s_all_processes']:.0f} s in all processes, load average "
+          f"{info['load_average_start_end']}, counts sha256 {info['counts_sha256'][:16]}")
+    print(f"    {'stage':26s} {'wall s':>8s} {'CPU s':>8s}  (CPU: the driver process)")
     for name, s in info["stages"].items():
-        extra = {k: v for k, v in s.items() if k != "seconds"}
-        print(f"    {name:26s} {s['seconds']:8.1f} s  {extra if extra else ''}")
+        extra = {k: v for k, v in s.items() if k not in ("seconds", "cpu_s", "model")}
+        print(f"    {name:26s} {s['seconds']:8.1f} {s['cpu_s']:8.1f}  {extra if extra else ''}")
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ THEMIS together (issue 13). Here only the columns a stage needs are read:
    state comes with it);
 2. **regime codes** (data-parallel): each partition's 14 features are read and assigned a
    regime by the trained model (:meth:`RegimeModel.assign`), partition by partition: in this
-   process (``scheduler=None``), or as one task per partition on a ``dask.distributed``
+   process (``scheduler=None``: one thread per CPU), or as one task per partition on a ``dask.distributed``
    cluster (a ``Client``, a scheduler address, or ``"local:N"`` for a LocalCluster of N worker
    processes). A worker loads the model once. The codes come back in partition order, so the
    result does not depend on where they were computed;
@@ -62,10 +62,14 @@ FIT_STATES = 2_000_000
 
 
 def _stage(name: str, t0: float, stages: dict, **extra) -> float:
-    now = time.perf_counter()
-    stages[name] = {"seconds": round(now - t0, 3), **extra}
-    log.info("atlas (partitioned): %s in %.1f s %s", name, now - t0,
-             " ".join(f"{k}={v}" for k, v in extra.items()))
+    """Record a stage's wall time and this process's CPU time (all its threads; not the CPU of
+    Dask worker processes) since the previous stage."""
+    now, cpu = time.perf_counter(), time.process_time()
+    last_cpu = stages.get("_cpu", cpu)
+    stages[name] = {"seconds": round(now - t0, 3), "cpu_s": round(cpu - last_cpu, 3), **extra}
+    stages["_cpu"] = cpu
+    log.info("atlas (partitioned): %s in %.1f s (%.1f s CPU) %s", name, now - t0,
+             cpu - last_cpu, " ".join(f"{k}={v}" for k, v in extra.items()))
     return now
 
 
@@ -122,16 +126,24 @@ def _client(scheduler):
 def assign_codes(paths: list[Path], model_dir: Path, scheduler=None) -> np.ndarray:
     """Regime codes of every state of the partitions ``paths``, in order.
 
-    ``scheduler``: None (this process, partition after partition), a ``distributed.Client``,
-    a scheduler address, or ``"local:N"`` (a LocalCluster of N single-threaded worker
-    processes, closed afterwards). Same inputs, same codes, wherever they run."""
+    ``scheduler``: None or ``"threads:N"`` (this process, partitions on N threads, default
+    one per CPU), a ``distributed.Client``, a scheduler address, or ``"local:N"`` (a
+    LocalCluster of N single-threaded worker processes, closed afterwards). Same inputs, same
+    codes, wherever they run."""
     model_dir = str(Path(model_dir).resolve())
-    if scheduler is None:
-        out = []
-        for i, p in enumerate(paths, 1):
-            out.append(codes_of_partition(str(p), model_dir))
-            if i % 10 == 0 or i == len(paths):
-                log.info("atlas (partitioned): codes of %d/%d partitions", i, len(paths))
+    if scheduler is None or (isinstance(scheduler, str) and scheduler.startswith("threads")):
+        # in this process: partitions on a few threads (torch and pyarrow release the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = (int(scheduler.split(":", 1)[1]) if isinstance(scheduler, str) and ":" in scheduler
+             else os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            out = []
+            for i, codes in enumerate(pool.map(codes_of_partition, map(str, paths),
+                                               [model_dir] * len(paths)), 1):
+                out.append(codes)
+                if i % 10 == 0 or i == len(paths):
+                    log.info("atlas (partitioned): codes of %d/%d partitions", i, len(paths))
         return np.concatenate(out) if out else np.zeros(0, np.int16)
     client, cluster, own = _client(scheduler)
     try:
@@ -271,7 +283,7 @@ def build_atlas_partitioned(
         raise AtlasError(f"{states}: no state partitions there")
     model_dir = Path(model)
     reg = RegimeModel.load(model_dir)
-    stages: dict = {}
+    stages: dict = {"_cpu": time.process_time()}
     t0 = time.perf_counter()
 
     sizes = partition_sizes(paths)
@@ -352,7 +364,9 @@ def build_atlas_partitioned(
         _write_states(paths, {"code": codes, "leaf": leaf, "pass_id": stats.pass_id, **extra},
                       out_dir / "states.parquet")
         t = _stage("write states.parquet", t, stages)
-    stages["total"] = {"seconds": round(time.perf_counter() - t0, 3), "states": n}
+    stages.pop("_cpu")
+    stages["total"] = {"seconds": round(time.perf_counter() - t0, 3),
+                       "cpu_s": round(sum(v["cpu_s"] for v in stages.values()), 3), "states": n}
     return {"stages": stages, "counts": ds["count"].values, "n_states": n,
             "n_leaves": tree.n_leaves}
 
