@@ -533,8 +533,8 @@ class CellEstimates:
     leaves: np.ndarray
     row: np.ndarray
     p_rows: np.ndarray
-    lo_rows: np.ndarray
-    hi_rows: np.ndarray
+    lo_rows: np.ndarray | None  # None: bounds computed lazily by at()
+    hi_rows: np.ndarray | None
     n: np.ndarray
     n_eff: np.ndarray
     low_count: np.ndarray
@@ -543,14 +543,32 @@ class CellEstimates:
     confidence: np.ndarray
     min_count: float
 
+    posterior: object = None  # the atlas' CellPosterior when bounds are computed lazily
+    level: float = 0.9
+
     p = property(lambda self: self.p_rows[self.row])
-    lo = property(lambda self: self.lo_rows[self.row])
-    hi = property(lambda self: self.hi_rows[self.row])
+    lo = property(lambda self: self.at(np.arange(self.row.size))[1])
+    hi = property(lambda self: self.at(np.arange(self.row.size))[2])
+
+    def p_at(self, leaves) -> np.ndarray:
+        """(m, K) posterior means of some leaves (NaN rows for empty cells)."""
+        return self.p_rows[self.row[np.asarray(leaves, dtype=np.int64)]]
 
     def at(self, leaves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(p, lo, hi) rows (m, K) of some leaves."""
-        r = self.row[np.asarray(leaves, dtype=np.int64)]
-        return self.p_rows[r], self.lo_rows[r], self.hi_rows[r]
+        """(p, lo, hi) rows (m, K) of some leaves; the credible bounds are computed here, for
+        these leaves only, when the atlas' posterior gives them lazily (C2)."""
+        leaves = np.asarray(leaves, dtype=np.int64)
+        r = self.row[leaves]
+        p = self.p_rows[r]
+        if self.lo_rows is not None:
+            return p, self.lo_rows[r], self.hi_rows[r]
+        lo, hi = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
+        has = r < self.leaves.size
+        if has.any():
+            uniq, inv = np.unique(leaves[has], return_inverse=True)
+            b_lo, b_hi = self.posterior.bounds(self.level, leaves=uniq)
+            lo[has], hi[has] = np.asarray(b_lo)[inv], np.asarray(b_hi)[inv]
+        return p, lo, hi
 
     @property
     def empty(self) -> np.ndarray:
@@ -568,10 +586,18 @@ def estimates(atlas, cond, *, allow_empty: bool = False) -> CellEstimates:
 
 def _compute_estimates(atlas, c: CellCounts) -> CellEstimates:
     m, k = c.leaves.size, c.windows_rows.shape[1]
-    p, lo, hi, n_eff = _estimate(atlas, c) if m else (np.zeros((0, k)),) * 3 + (np.zeros(0),)
-    # one more row for the empty cells: no data, no numbers (the prior is not shown as data)
-    nan_row = np.full((1, k), np.nan)
-    p, lo, hi = (np.concatenate([np.asarray(a, dtype=np.float64), nan_row]) for a in (p, lo, hi))
+    nan_row = np.full((1, k), np.nan)  # the empty cells' row: no data, no numbers
+    post, lo, hi = None, None, None
+    if m and hasattr(atlas, "posterior"):  # C2: means now, credible bounds when asked (at())
+        post = atlas.posterior(c.effective, leaves=c.leaves)
+        p, n_eff = post.p, post.n_eff
+    elif m:
+        p, lo, hi, n_eff = _estimate(atlas, c)
+    else:
+        p, lo, hi, n_eff = np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k)), np.zeros(0)
+    p = np.concatenate([np.asarray(p, dtype=np.float64), nan_row])
+    if lo is not None:
+        lo, hi = (np.concatenate([np.asarray(a, dtype=np.float64), nan_row]) for a in (lo, hi))
     n_eff = np.append(np.asarray(n_eff, dtype=np.float64).reshape(-1), 0.0)
     n_rows = c.windows_rows.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -585,7 +611,8 @@ def _compute_estimates(atlas, c: CellCounts) -> CellEstimates:
         condition=c.condition, leaves=c.leaves, row=r, p_rows=p, lo_rows=lo, hi_rows=hi,
         n=n_rows[r], n_eff=n_eff[r], low_count=_low_count(atlas, n_eff)[r],
         dominant=top.astype(np.int16)[r], entropy=ent_rows[r], confidence=conf_rows[r],
-        min_count=float(getattr(atlas, "min_count", 0) or 0))
+        min_count=float(getattr(atlas, "min_count", 0) or 0), posterior=post,
+        level=float(getattr(atlas, "level", 0.9)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -710,7 +737,7 @@ def slice_table(atlas, plane: str, offset: float, cond=None, color: str = "domin
     if color == "storm_minus_quiet":
         eq, es = _diff_pair(atlas, quiet, storm, allow_empty)
         both = (eq.n[leaves] > 0) & (es.n[leaves] > 0)
-        diff = es.at(leaves)[0][:, regime] - eq.at(leaves)[0][:, regime]
+        diff = es.p_at(leaves)[:, regime] - eq.p_at(leaves)[:, regime]
         cols["diff"] = value = np.where(both, diff, np.nan)
         missing = ~both
         faded = both & (eq.low_count[leaves] | es.low_count[leaves])
@@ -742,7 +769,7 @@ def _diff_max(eq: CellEstimates, es: CellEstimates, regime: int) -> float:
     both = np.intersect1d(eq.leaves, es.leaves, assume_unique=True)
     if both.size == 0:
         return 0.0
-    return float(np.abs(es.at(both)[0][:, regime] - eq.at(both)[0][:, regime]).max())
+    return float(np.abs(es.p_at(both)[:, regime] - eq.p_at(both)[:, regime]).max())
 
 
 @dataclass

@@ -76,17 +76,18 @@ def _estimator(atlas, c):
     written out: the numbers the layer must pass through unchanged."""
     if hasattr(atlas, "estimate"):
         e = atlas.estimate(c.windows, c.effective)
-        return e.p, e.n_eff
+        return e.p, e.n_eff, e.lo, e.hi
     n = c.windows
     a, k = atlas.alpha, atlas.k
-    return (n + a) / (n.sum(1, keepdims=True) + k * a), c.effective.sum(1)
+    _, lo, hi = atlas.probabilities(n)
+    return (n + a) / (n.sum(1, keepdims=True) + k * a), c.effective.sum(1), lo, hi
 
 
 def test_estimates_pass_the_estimator_through_with_honest_empty_cells(atlas):
     cond = Condition.parse("-30:5")
     est = product.estimates(atlas, cond)
     c = product.counts(atlas, cond)
-    p, n_eff = _estimator(atlas, c)
+    p, n_eff, lo, hi = _estimator(atlas, c)
     has = c.windows.sum(1) > 0
     np.testing.assert_allclose(est.p[has], p[has])
     np.testing.assert_allclose(est.n_eff[has], n_eff[has])
@@ -97,8 +98,12 @@ def test_estimates_pass_the_estimator_through_with_honest_empty_cells(atlas):
     ent = -(p[has] * np.log2(p[has])).sum(1)
     np.testing.assert_allclose(est.entropy[has], ent)
     assert est.low_count[~has].all()
-    rows = np.flatnonzero(has)[:7]
-    np.testing.assert_array_equal(est.at(rows)[0], est.p[rows])
+    rows = np.r_[np.flatnonzero(has)[:7], np.flatnonzero(~has)[:2]]
+    p_at, lo_at, hi_at = est.at(rows)  # bounds for these cells only (lazily, C2)
+    np.testing.assert_array_equal(p_at, est.p[rows])
+    np.testing.assert_allclose(lo_at[:7], lo[rows[:7]])
+    np.testing.assert_allclose(hi_at[:7], hi[rows[:7]])
+    assert np.isnan(lo_at[7:]).all() and np.isnan(hi_at[7:]).all()
 
 
 def test_summary_states_what_the_selection_spans(atlas):
