@@ -29,6 +29,7 @@ __all__ = [
     "PDYN_RANGE_NPA",
     "boundary_cuts",
     "boundary_profiles",
+    "check_plane",
     "clamp_solar_wind",
     "dynamic_pressure_npa",
     "earth_cut",
@@ -180,7 +181,8 @@ def boundary_profiles(pdyn_npa: float, bz_nt: float, *, x_min_re: float = X_MIN_
 _PLANES = {"xy": 2, "xz": 1, "yz": 0}
 
 
-def _plane_key(plane: str) -> str:
+def check_plane(plane: str) -> str:
+    """A slice plane's name, lower case (``xy``, ``xz`` or ``yz``); ``ValueError`` otherwise."""
     key = str(plane).lower()
     if key not in _PLANES:
         raise ValueError(f"plane must be one of xy, xz, yz, got {plane!r}")
@@ -210,7 +212,7 @@ def boundary_cuts(plane: str, offset_re: float, pdyn_npa: float, bz_nt: float
     "bow_shock": [(m, 2)]}``, each a list of polylines in the plane's two axes (R_E): ``xy``
     and ``xz`` hold (x, y) and (x, z), ``yz`` holds (y, z). ``offset_re`` is the plane's
     position along its normal axis. The one cut every view, figure and the 3D map draws."""
-    plane = _plane_key(plane)
+    plane = check_plane(plane)
     profiles = boundary_profiles(pdyn_npa, bz_nt)
     return {name: _cut_profile(x, rho, plane, float(offset_re))
             for name, (x, rho) in profiles.items()}
@@ -219,7 +221,7 @@ def boundary_cuts(plane: str, offset_re: float, pdyn_npa: float, bz_nt: float
 def earth_cut(plane: str, offset_re: float, radius_re: float = 1.0, n: int = 181
               ) -> list[np.ndarray]:
     """Earth (a sphere of ``radius_re``) cut by a slice plane: one circle, or none."""
-    _plane_key(plane)
+    check_plane(plane)
     if abs(offset_re) >= radius_re:
         return []
     r = float(np.sqrt(radius_re**2 - offset_re**2))
