@@ -112,28 +112,44 @@ class Archive:
             days = {d for d in days if d < self.end}
         return sorted(days)
 
+    def _index(self, mission: str, probe: str) -> dict[str, tuple[list[DataFile], np.ndarray,
+                                                                  np.ndarray]]:
+        """Per product of one spacecraft: its files in start order and their first and last
+        days as arrays, built once (a ten-year archive asks for each of ~3,000 days)."""
+        cache = self.__dict__.setdefault("_day_index", {})
+        key = (mission, probe, len(self.files))
+        if key not in cache:
+            by_product: dict[str, list[DataFile]] = {}
+            for f in self.files:
+                if f.mission == mission and f.probe == probe:
+                    by_product.setdefault(f.product, []).append(f)
+            cache[key] = {
+                product: (files, np.array([f.first for f in files], dtype="datetime64[D]"),
+                          np.array([f.last for f in files], dtype="datetime64[D]"))
+                for product, files in ((p, sorted(v, key=lambda f: f.start))
+                                       for p, v in by_product.items())}
+        return cache[key]
+
     def for_day(self, mission: str, probe: str, day) -> dict[str, list[str]]:
         """Files of one spacecraft that hold data of ``day``, by product, in start order."""
         day = np.datetime64(day, "D")
-        out: dict[str, list[DataFile]] = {}
-        for f in self.files:
-            if f.mission == mission and f.probe == probe and f.first <= day <= f.last:
-                out.setdefault(f.product, []).append(f)
-        return {k: [str(f.path) for f in sorted(v, key=lambda f: f.start)]
-                for k, v in out.items()}
+        out: dict[str, list[str]] = {}
+        for product, (files, first, last) in self._index(mission, probe).items():
+            hold = np.flatnonzero((first <= day) & (day <= last))
+            if hold.size:
+                out[product] = [str(files[i].path) for i in hold]
+        return out
 
     def margin_for(self, mission: str, probe: str, day) -> dict[str, list[str]]:
         """Per product, the latest-starting file of the day before ``day`` that does not hold
         ``day`` itself: where the minute before ``day`` (its first windows' start) is."""
         day = np.datetime64(day, "D")
         out: dict[str, list[str]] = {}
-        for product in {f.product for f in self.files if f.mission == mission
-                        and f.probe == probe}:
-            prev = [f for f in self.files if f.mission == mission and f.probe == probe
-                    and f.product == product and f.first <= day - 1 <= f.last
-                    and not f.first <= day <= f.last]
-            if prev:
-                out[product] = [str(max(prev, key=lambda f: f.start).path)]
+        for product, (files, first, last) in self._index(mission, probe).items():
+            prev = np.flatnonzero((first <= day - 1) & (day - 1 <= last)
+                                  & ~((first <= day) & (day <= last)))
+            if prev.size:  # files are in start order: the last one starts latest
+                out[product] = [str(files[prev[-1]].path)]
         return out
 
     def summary(self) -> dict:
