@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_atlas import N_STATES, synthetic_atlas, timed  # noqa: E402
 
-from atlas_core.atlas import Atlas  # noqa: E402
+from atlas_core.atlas import Atlas, product  # noqa: E402
 from atlas_core.atlas.posterior import dirichlet_posterior  # noqa: E402
 
 
@@ -67,8 +67,8 @@ def main(argv=None) -> int:
           f"K = {atlas.k}, {atlas.stats.counter.n_passes:,} passes; open {t_open:.2f} s")
     atlas.estimate(*atlas.counts_of(None))  # first call builds the quantile tables
     plane = atlas.octree.slice("z", 0.0)
-    conditions = {"all states": None, "quiet (|Dst| <= 20 nT)": atlas.states_in_dst(-20, 20),
-                  "storm (Dst <= -50 nT)": atlas.states_in_dst(None, -50)}
+    conditions = {"all states": None, "quiet (|Dst| <= 20 nT)": product.counts(atlas, product.Condition(-20, 20)).states,
+                  "storm (Dst <= -50 nT)": product.counts(atlas, product.Condition(None, -50)).states}
     if "ddst_dt" in atlas.neighbours.columns:
         conditions["neighbours (k = 8000, Dst -80, dDst/dt -10)"] = np.sort(
             atlas.select_near(k=8000, dst=-80, ddst=-10))

@@ -55,82 +55,40 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 class QueryResult:
-    """Regime probabilities at M positions under one condition.
+    """Regime probabilities at M positions under one condition: a view of the product layer's
+    :func:`~atlas_core.atlas.product.query_cells` table (the numbers ``atlas query``, the
+    dashboard and the figures show).
 
     Attributes: ``positions`` (M, 3) GSM R_E; ``leaf`` (M,) leaf id (-1 outside the atlas);
     ``count`` (M,) windows in the cell under the condition; ``n_eff`` (M,) its effective count
-    (independent looks, :mod:`atlas_core.atlas.passes`); ``p``, ``lo``, ``hi`` (M, K) posterior
-    mean and credible bounds (NaN outside); ``names`` (K,); ``condition`` a JSON-able dict;
-    ``min_effective``: below it a cell's record says ``low_count`` (its estimate is then mostly
-    its neighbourhood's, :mod:`atlas_core.atlas.hierarchy`).
-
-    The per-position arrays are gathered from per-cell tables on first access (a million
-    positions hit far fewer cells), so a large query costs memory only for what is read.
+    (independent looks, :mod:`atlas_core.atlas.passes`); ``low_count`` (M,); ``p``, ``lo``,
+    ``hi`` (M, K) hierarchical posterior mean and credible bounds (NaN outside the atlas and in
+    a cell holding no window under the condition: no data, no numbers); ``dominant`` (M,);
+    ``names`` (K,); ``condition`` a JSON-able dict; ``table`` the query_cells frame.
     """
 
-    def __init__(self, positions, leaf, names, condition, row, cell_count, cell_p, cell_lo,
-                 cell_hi, cell_n_eff, min_effective: float = 3.0):
-        self.positions, self.leaf, self.names, self.condition = positions, leaf, names, condition
-        self.min_effective = float(min_effective)
-        self.row = row  # (M,) row of each position in the cell tables (last row: NaN, outside)
-        k = len(names)
-        table = np.concatenate([np.hstack([cell_p, cell_lo, cell_hi]), np.full((1, 3 * k), np.nan)])
-        self._table, self._count_table, self._k = table, np.append(cell_count, 0), k
-        self._n_eff_table = np.append(np.asarray(cell_n_eff, dtype=np.float64), 0.0)
-        self._gathered: np.ndarray | None = None
-        self._count: np.ndarray | None = None
-
-    def _block(self) -> np.ndarray:
-        if self._gathered is None:  # one gather for p, lo and hi together
-            self._gathered = np.take(self._table, self.row, axis=0)
-        return self._gathered
-
-    @property
-    def count(self) -> np.ndarray:
-        if self._count is None:
-            self._count = np.take(self._count_table, self.row)
-        return self._count
-
-    @property
-    def n_eff(self) -> np.ndarray:
-        return np.take(self._n_eff_table, self.row)
-
-    @property
-    def low_count(self) -> np.ndarray:
-        return self.n_eff < self.min_effective
-
-    p = property(lambda self: self._block()[:, : self._k])
-    lo = property(lambda self: self._block()[:, self._k: 2 * self._k])
-    hi = property(lambda self: self._block()[:, 2 * self._k:])
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+        self.names = list(table.attrs["names"])
+        self.condition = table.attrs["condition"].to_dict()
+        k = len(self.names)
+        self.positions = table[["x", "y", "z"]].to_numpy()
+        self.leaf = table["leaf"].to_numpy()
+        self.count = table["windows"].to_numpy()
+        self.n_eff = table["n_eff"].to_numpy()
+        self.low_count = table["low_count"].to_numpy(dtype=bool)
+        self.dominant = table["dominant"].to_numpy()
+        self.p, self.lo, self.hi = (table[[f"{name}_{j}" for j in range(k)]].to_numpy()
+                                    for name in ("p", "lo", "hi"))
 
     def __len__(self) -> int:
         return len(self.leaf)
 
-    @property
-    def dominant(self) -> np.ndarray:
-        """(M,) most probable regime; -1 outside the atlas or in a cell without states."""
-        top = np.argmax(np.nan_to_num(self.p, nan=-1.0), axis=1)
-        return np.where((self.leaf >= 0) & (self.count > 0), top, -1)
-
     def to_records(self) -> list[dict]:
         """One JSON-able dict per position, regimes sorted by decreasing probability."""
-        out = []
-        for i in range(len(self.leaf)):
-            order = np.argsort(-np.nan_to_num(self.p[i], nan=-1.0), kind="stable")
-            out.append({
-                "position": [float(v) for v in self.positions[i]],
-                "leaf": int(self.leaf[i]),
-                "condition": self.condition,
-                "count": int(self.count[i]),
-                "n_eff": round(float(self.n_eff[i]), 3),
-                "low_count": bool(self.low_count[i]),
-                "regimes": [
-                    {"id": int(k), "name": self.names[k], "p": float(self.p[i, k]),
-                     "lo": float(self.lo[i, k]), "hi": float(self.hi[i, k])}
-                    for k in order
-                ],
-            })
-        return out
+        from atlas_core.atlas.product import query_records
+
+        return query_records(self.table)
 
 
 @dataclass
@@ -320,52 +278,14 @@ class Atlas:
         is the old estimator, kept for callers that compare against it."""
         return dirichlet_posterior(counts, alpha=self.alpha, level=self.level)
 
-    def condition_states(self, dst_range=None, near: dict | None = None,
-                         k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None
-                         ) -> tuple[np.ndarray | None, dict]:
-        """Indices of the states a condition selects (None: all) and a JSON-able description."""
-        if dst_range is not None and near is not None:
-            raise AtlasError("give either a Dst range or a nearest-neighbour condition, not both")
-        if near is not None:
-            idx = np.sort(self.select_near(k, max_distance, **near))
-            return idx, self.neighbours.describe(near, idx)
-        if dst_range is not None:
-            lo, hi = _parse_range(dst_range)
-            idx = self.states_in_dst(lo, hi)
-            return idx, {"dst_min": lo, "dst_max": hi, "n_states": int(idx.size)}
-        return None, {"all": True, "n_states": self.index.n_states}
-
-    def states_in_dst(self, dst_min: float | None = None, dst_max: float | None = None) -> np.ndarray:
-        """Sorted indices of the states with ``dst_min <= Dst <= dst_max`` (nT, either end open);
-        :class:`AtlasError` for an inverted range or one holding no state."""
-        self.index.slice_of(dst_min, dst_max)  # checks the bounds
-        dst = self.neighbours.columns["dst"]
-        with np.errstate(invalid="ignore"):
-            mask = np.isfinite(dst)
-            if dst_min is not None:
-                mask &= dst >= dst_min
-            if dst_max is not None:
-                mask &= dst <= dst_max
-        idx = np.flatnonzero(mask)
-        if idx.size == 0:
-            lo, hi = self.index.dst_extent
-            raise AtlasError(f"no state with {_fmt_range(dst_min, dst_max)}; the atlas' states "
-                             f"span Dst {lo:g} .. {hi:g} nT")
-        return idx
-
-    def condition_counts(self, dst_range=None, near: dict | None = None, k: int = DEFAULT_NEIGHBOURS,
-                         max_distance: float | None = None) -> tuple[np.ndarray, dict]:
-        """(L, K) window counts and a JSON-able description of a condition (Dst range, kNN, all)."""
-        states, desc = self.condition_states(dst_range, near, k, max_distance)
-        return np.array(self.counts_of(states)[0]), desc
-
     def shift(self, range_a=(None, -50.0), range_b=(-20.0, 20.0)) -> tuple[np.ndarray, np.ndarray]:
         """(L, K) difference p(a) - p(b) of the hierarchical posterior means (default storm minus
         quiet) and a significance flag: a two-sided test at level 0.05 on the posterior moments
         of the effective counts (:func:`posterior.shift_significant`), where both conditions hold
         at least ``min_effective`` looks in the cell."""
-        _, ea = self.counts_of(self.states_in_dst(*_parse_range(range_a)))
-        _, eb = self.counts_of(self.states_in_dst(*_parse_range(range_b)))
+        from atlas_core.atlas.product import Condition, counts
+
+        ea, eb = (counts(self, Condition(*_parse_range(r))).effective for r in (range_a, range_b))
         return self.stats.shift(ea, eb)
 
     # --- queries --------------------------------------------------------------------------
@@ -389,32 +309,28 @@ class Atlas:
         return pos, leaf
 
     def query(self, positions, dst_range=None, near: dict | None = None,
-              k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None,
-              outside: str = "raise") -> QueryResult:
+              k: int = DEFAULT_NEIGHBOURS, outside: str = "raise") -> QueryResult:
         """Regime probabilities with credible intervals at positions under a condition.
 
         ``dst_range=(min, max)`` nT (either end None) or ``near={"dst": -80, "ddst": -10}`` with
         ``k`` neighbours; neither means all states. ``outside="nan"`` gives NaN rows instead of
-        raising :class:`OutsideAtlasError`.
+        raising :class:`OutsideAtlasError`. The numbers are the product layer's
+        (:func:`atlas_core.atlas.product.query_cells`), as in ``atlas query`` and the dashboard.
         """
-        pos, leaf = self.locate(positions, outside)
-        states, desc = self.condition_states(dst_range, near, k, max_distance)
-        windows, effective = self.counts_of(states)
-        return self.query_counts(pos, leaf, windows, effective, desc)
+        from atlas_core.atlas.product import query_cells
 
-    def query_counts(self, pos: np.ndarray, leaf: np.ndarray, windows: np.ndarray,
-                     effective: np.ndarray, condition: dict) -> QueryResult:
-        """The :class:`QueryResult` of located positions given (L, K) condition counts."""
-        # the cells hit, without sorting the (possibly millions of) positions
-        hit = np.zeros(self.n_leaves + 1, dtype=bool)
-        hit[leaf] = True  # leaf -1 (outside) marks the extra last slot
-        cells = np.flatnonzero(hit[:-1])
-        slot = np.full(self.n_leaves + 1, len(cells), dtype=np.int64)
-        slot[cells] = np.arange(len(cells))
-        est = self.estimate(windows, effective, leaves=cells)
-        return QueryResult(pos, leaf, self.names, condition, slot[leaf],
-                           np.asarray(windows)[cells].sum(axis=1), est.p, est.lo, est.hi,
-                           est.n_eff, self.min_effective)
+        return QueryResult(query_cells(self, positions, self.condition(dst_range, near, k), outside))
+
+    def condition(self, dst_range=None, near: dict | None = None, k: int = DEFAULT_NEIGHBOURS):
+        """The product layer's :class:`~atlas_core.atlas.product.Condition` of a Dst range
+        ``(min, max)`` nT or a nearest-neighbour target ``near`` (``k`` states); neither: all."""
+        from atlas_core.atlas.product import Condition
+
+        if dst_range is not None and near is not None:
+            raise AtlasError("give either a Dst range or a nearest-neighbour condition, not both")
+        if near is not None:
+            return Condition(near=near, k=int(k))
+        return Condition(*_parse_range(dst_range)) if dst_range is not None else Condition()
 
     def most_likely_state(self, position, dst_range=None, near=None, n: int = 4000,
                           seed: int = 0, quantiles=QUANTILES, **kw) -> PlasmaState:
@@ -442,6 +358,9 @@ class Atlas:
         Columns: the features (physical units), ``regime``, ``regime_name``."""
         r = self.query([position], dst_range, near, **kw)
         rng = np.random.default_rng(seed)
+        if r.count[0] == 0:
+            raise AtlasError(f"no state in the cell at {list(map(float, r.positions[0]))} R_E "
+                             f"under {r.condition}: nothing to sample from")
         per_regime = rng.multinomial(int(n), r.p[0] / r.p[0].sum())
         parts = []
         for regime in np.flatnonzero(per_regime):

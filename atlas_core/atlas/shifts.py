@@ -61,7 +61,7 @@ def position_matched(atlas, states_a, states_b, *, level: int = -1, weights: str
     """Regime occupancy of two conditions, global and position-matched, per regime.
 
     ``states_a``, ``states_b``: indices of the states of each condition (None: every state;
-    e.g. ``product.counts(atlas, cond).states`` or :meth:`Atlas.states_in_dst`). The leaves are
+    e.g. ``product.counts(atlas, cond).states``). The leaves are
     grouped into the cells of octree ``level`` (-1: 4 R_E super-cells, 0: the 2 R_E root grid,
     1: 1 R_E, ...; a coarser leaf is its own cell). In every cell where both conditions hold at
     least ``min_effective`` effective looks, each condition's window share of each regime is
