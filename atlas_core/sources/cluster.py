@@ -371,18 +371,7 @@ def read_many(product: str, paths: Iterable[str | Path], time_range=None,
     order without duplicate times (``mms.combine``: every file's path, version and records in
     ``attrs["files"]``). With ``errors`` (a list), a failing file is recorded there as
     ``{"file", "error"}`` and skipped; without it the first failure raises."""
-    from atlas_core.sources.mms import combine
+    from atlas_core.sources.mms import read_and_join
 
-    reader = READERS[product]
-    out = []
-    for path in paths:
-        try:
-            ds = reader(path, time_range=time_range, verify_checksum=verify_checksum)
-        except SourceError as err:
-            if errors is None:
-                raise
-            errors.append({"file": err.file, "error": err.problem})
-            continue
-        if ds.sizes.get("time", 0):
-            out.append(ds)
-    return combine(out)
+    return read_and_join(READERS[product], paths, time_range=time_range, errors=errors,
+                         verify_checksum=verify_checksum)
