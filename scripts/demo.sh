@@ -5,6 +5,7 @@
 # dashboard (delete the folder under data/ to redo a stage).
 #
 #   scripts/demo.sh [--years 1|10] [--port 5006] [--seed 0] [--data-dir data] [--no-serve]
+#                   [--missions mms,cluster,themis]   (a multi-mission archive: docs/missions.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ PORT=5006
 SEED=0
 SERVE=1
 DATA=data
+MISSIONS=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --years) YEARS="$2"; shift 2 ;;
@@ -20,7 +22,8 @@ while [[ $# -gt 0 ]]; do
         --seed) SEED="$2"; shift 2 ;;
         --data-dir) DATA="$2"; shift 2 ;;
         --no-serve) SERVE=0; shift ;;
-        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+        --missions) MISSIONS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
         *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -30,9 +33,15 @@ case "$YEARS" in
     *) echo "demo.sh: --years must be 1 or 10, got $YEARS" >&2; exit 2 ;;
 esac
 START=2015-09-01
-SYNTH=$DATA/synth${YEARS}y
-STATES=$DATA/states${YEARS}y
-ATLAS=$DATA/atlas${YEARS}y
+SUFFIX=${YEARS}y
+MULTI=()
+if [[ -n $MISSIONS ]]; then  # missions engineer (issue 13): MMS, Cluster and THEMIS together
+    SUFFIX=multi${YEARS}y
+    MULTI=(--missions "$MISSIONS")
+fi
+SYNTH=$DATA/synth${SUFFIX}
+STATES=$DATA/states${SUFFIX}
+ATLAS=$DATA/atlas${SUFFIX}
 
 t0=$SECONDS
 stage() { echo; echo "[demo $(date +%H:%M:%S), +$((SECONDS - t0)) s] $*"; }
@@ -45,7 +54,8 @@ if [[ -f $SYNTH/archive.json ]]; then
     stage "2/5 synthetic archive: $SYNTH exists, skipped"
 else
     stage "2/5 synthetic archive: $YEARS year(s) $START .. $END, seed $SEED -> $SYNTH"
-    "${ATLAS_CMD[@]}" synth --out "$SYNTH" --start "$START" --end "$END" --seed "$SEED"
+    "${ATLAS_CMD[@]}" synth --out "$SYNTH" --start "$START" --end "$END" --seed "$SEED" \
+        "${MULTI[@]}"
 fi
 
 if [[ -f $STATES/_provenance.json ]]; then
