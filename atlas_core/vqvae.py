@@ -35,17 +35,41 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURE_FIELDS = ("n_features", "k", "latent_dim", "hidden", "n_layers")
+ARCHITECTURE_FIELDS = ("model", "n_features", "k", "components", "latent_dim", "hidden",
+                       "n_layers")
 """Config fields that fix the shapes of the weights: a checkpoint must agree on all of them."""
+
+MODELS = ("mixture", "vqvae")
 
 
 @dataclass
 class RegimeConfig:
-    """Model shape and training settings (JSON-serialisable; saved as ``config.json``)."""
+    """Regime model and training settings (JSON-serialisable; saved as ``config.json``).
 
-    # model
+    ``model`` picks what the fine components are: ``"mixture"`` (the default: a
+    full-covariance Gaussian mixture fitted by EM, ``atlas_core.regimes.mixture``) or
+    ``"vqvae"`` (this file's VQ-VAE, one component per code). Either way the ``components``
+    are lumped into ``k`` regimes by their transitions along the orbit and states are assigned
+    with their pass's neighbours (``atlas_core.regimes.temporal``); ``components == k`` keeps
+    one regime per component. The choice and its numbers are in ``docs/regimes.md``.
+    """
+
+    model: str = "mixture"
     n_features: int = 14
-    k: int = 12  # codebook size = number of regimes
+    k: int = 12  # number of regimes
+    components: int = 48  # fine components (mixture) or codebook size (VQ-VAE)
+    smoothing: bool = True  # assign with the pass's neighbours (HMM forward-backward)
+    max_gap_s: float = 300.0  # windows further apart than this start a new pass
+    # mixture (EM)
+    reg_covar: float = 1e-4  # added to every covariance's diagonal (standardised units)
+    em_max_iter: int = 100
+    em_tol: float = 1e-3  # stop when the mean log-likelihood gains less (nats per state)
+    max_fit_states: int = 200_000  # EM on at most this many training states (random subset)
+    n_init: int = 3  # EM runs from different starts; the most metastable regimes are kept
+    # at least this many training states per component (fewer components on small tables:
+    # on the one-year archive the held-out NLL worsens below ~600 states per component)
+    states_per_component: int = 1000
+    # VQ-VAE
     latent_dim: int = 8
     hidden: int = 64
     n_layers: int = 2  # hidden layers in encoder and decoder each
@@ -86,6 +110,25 @@ class RegimeConfig:
         if unknown:
             raise ValueError(f"config: unknown fields {unknown}")
         return cls(**d)
+
+    @classmethod
+    def from_saved(cls, d: dict) -> RegimeConfig:
+        """A config read from a model directory; one written before ``model`` existed is a
+        VQ-VAE with one regime per code, assigned without neighbours."""
+        if "model" not in d:
+            d = {**d, "model": "vqvae", "components": d.get("k", 12), "smoothing": False}
+        return cls.from_dict(d)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first inconsistent field."""
+        if self.model not in MODELS:
+            raise ValueError(f"config: model must be one of {MODELS}, got {self.model!r}")
+        if not 1 <= self.k <= self.components:
+            raise ValueError(f"config: k={self.k} regimes need 1 <= k <= components="
+                             f"{self.components}")
+        if self.assignment not in ("nearest", "likelihood"):
+            raise ValueError(f"config: assignment must be 'nearest' or 'likelihood', "
+                             f"got {self.assignment!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,7 +203,7 @@ class VQVAE(nn.Module):
         self.config = config
         c = config
         self.encoder = _mlp(c.n_features, c.hidden, c.n_layers, c.latent_dim)
-        self.codebook = EMACodebook(c.k, c.latent_dim, c.ema_decay, c.dead_threshold)
+        self.codebook = EMACodebook(c.components, c.latent_dim, c.ema_decay, c.dead_threshold)
         self.decoder = _mlp(c.latent_dim, c.hidden, c.n_layers, 2 * c.n_features)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,14 +255,25 @@ class VQVAE(nn.Module):
         """k-means (k-means++ start, several restarts) on encoder outputs -> codebook."""
         from sklearn.cluster import KMeans
 
-        km = KMeans(self.config.k, n_init=4, random_state=seed).fit(z_e.cpu().numpy())
+        km = KMeans(self.config.components, n_init=4, random_state=seed).fit(z_e.cpu().numpy())
         self.codebook.set(torch.as_tensor(km.cluster_centers_, dtype=z_e.dtype,
                                           device=self.codebook.embed.device))
 
     @torch.no_grad()
     def regime_gaussians(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(K, d) mean and log-variance of ``p(x | k)`` in the standardised space."""
+        """(C, d) mean and log-variance of ``p(x | code)`` in the standardised space."""
         return self.decode(self.codebook.embed)
+
+    @torch.no_grad()
+    def component_log_prob(self, x) -> torch.Tensor:
+        """(N, C) ``log pi_c + log p(x | c)`` under the decoder, float64 (``pi`` the codes'
+        EMA usage): the same interface as the Gaussian mixture's."""
+        x = torch.as_tensor(x, dtype=torch.float64)
+        mean, logvar = (t.double() for t in self.regime_gaussians())
+        count = self.codebook.ema_count.double()
+        log_prior = torch.log(count / count.sum() + 1e-12)
+        return -torch.stack([gaussian_nll(x, mean[c], logvar[c])
+                             for c in range(len(mean))], 1) + log_prior
 
 
 def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

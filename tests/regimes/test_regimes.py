@@ -1,146 +1,246 @@
-"""The VQ-VAE regime model on a small labelled table: training, persistence, likelihoods,
-sampling, names, scores and bad input."""
+"""Regime models on small labelled tables: training, persistence, assignment with the pass,
+likelihoods, sampling, names, scores and bad input — the Gaussian-mixture default and the
+VQ-VAE."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
+from scipy.special import logsumexp
 
 from atlas_core.regimes import (
     RegimeConfig,
     RegimeModel,
     evaluate_regimes,
     name_regime,
+    name_regimes,
     score_codes,
     train_regimes,
 )
 from atlas_core.states import FEATURES, LOG_FEATURES
 
-FAST = dict(k=6, max_epochs=10, batch_size=128, warmup_epochs=2, kmeans_samples=3000, hidden=32,
-            patience=20)
+FAST = dict(k=4, components=8, em_max_iter=40, states_per_component=100)
+VQ_FAST = dict(model="vqvae", k=6, components=6, smoothing=False, max_epochs=10,
+               batch_size=128, warmup_epochs=2, kmeans_samples=3000, hidden=32, patience=20)
 
 
 @pytest.fixture(scope="module")
-def trained(fake_states, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model")
-    model = train_regimes(fake_states, out, RegimeConfig(**FAST), progress=False)
-    return model, out
+def trained(fake_passes, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mixture")
+    return train_regimes(fake_passes, out, RegimeConfig(**FAST), progress=False), out
 
 
-def test_training_writes_a_loadable_model(trained, fake_states):
+@pytest.fixture(scope="module")
+def trained_vq(fake_states, tmp_path_factory):
+    out = tmp_path_factory.mktemp("vqvae")
+    return train_regimes(fake_states, out, RegimeConfig(**VQ_FAST), progress=False), out
+
+
+def test_training_writes_a_loadable_model(trained, fake_passes):
     model, out = trained
     for name in ("model.pt", "config.json", "scaler.json", "summary.parquet", "history.json",
-                 "checkpoint.pt"):
+                 "diagnostics.json", "checkpoint.pt"):
         assert (out / name).exists(), name
     history = json.loads((out / "history.json").read_text())
-    assert history[0]["phase"] == "warmup" and history[-1]["phase"] == "vq"
-    assert {"loss", "recon_mse", "codes_used", "perplexity", "val_loss"} <= set(history[-1])
-    assert history[-1]["recon_mse"] < history[0]["recon_mse"]
-    codes, dist = model.assign(fake_states)
-    assert codes.shape == dist.shape == (len(fake_states),)
+    ll = [h["log_lik"] for h in history]
+    assert np.all(np.diff(ll) >= -1e-9)  # EM never lowers the likelihood
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert {"heldout_nll", "heldout_sequence_nll", "heldout_metastability"} <= set(diag)
+    # three EM runs; the kept one has the most metastable regimes (lowest normalised cut)
+    cuts = [run["train_ncut"] for run in diag["runs"]]
+    assert len(cuts) == 3 and diag["train_ncut"] == min(cuts) == cuts[diag["kept_run"]]
+    assert diag["heldout_sequence_nll"] < diag["heldout_nll"]  # the pass helps predict
+    codes, dist = model.assign(fake_passes)
+    assert codes.shape == dist.shape == (len(fake_passes),)
     assert codes.min() >= 0 and codes.max() < model.k and (dist >= 0).all()
     loaded = RegimeModel.load(out)
-    codes2, dist2 = loaded.assign(fake_states)
+    codes2, dist2 = loaded.assign(fake_passes)
     assert np.array_equal(codes, codes2) and np.allclose(dist, dist2)
-    assert loaded.names == model.names and len(loaded.names) == model.k == 6
-    assert loaded.summary["count"].sum() == len(fake_states)
-    assert np.allclose(loaded.log_likelihood(fake_states[:50]), model.log_likelihood(fake_states[:50]))
+    assert loaded.names == model.names and len(set(loaded.names)) == model.k == 4
+    assert loaded.summary["count"].sum() == len(fake_passes)
+    assert sorted(set(loaded.regime_of)) == list(range(4)) and len(loaded.regime_of) == 8
+    assert np.allclose(loaded.log_likelihood(fake_passes[:50]),
+                       model.log_likelihood(fake_passes[:50]))
 
 
-def test_regimes_separate_the_regions(trained, fake_states):
+def test_regimes_are_the_regions_components_are_not(trained, fake_passes):
+    """Each region flips between two sub-states: the eight components split the regions, the
+    four regimes lumped from their transitions along the passes are the regions."""
     model, _ = trained
+    truth = fake_passes["region"]
+    post = model.posterior(fake_passes)
+    assert score_codes(post.argmax(1), truth)["ari"] > 0.95
+    components = model.component_log_prob(fake_passes).argmax(1)
+    assert score_codes(components, truth)["ari"] < 0.8
+    # every region's two sub-states are components of one regime
+    for region in truth.unique():
+        held = model.regime_of[components[(truth == region).to_numpy()]]
+        assert np.bincount(held).max() / len(held) > 0.95
+
+
+def test_assignment_uses_the_pass_whatever_the_row_order(trained, fake_passes):
+    model, _ = trained
+    codes, dist = model.assign(fake_passes)
+    perm = np.random.default_rng(0).permutation(len(fake_passes))
+    codes_p, dist_p = model.assign(fake_passes.iloc[perm])
+    assert np.array_equal(codes_p, codes[perm]) and np.allclose(dist_p, dist[perm])
+    # without times every state is assigned alone: the most probable regime of the state
+    alone, _ = model.assign(fake_passes.drop(columns="time"))
+    joint = model.log_likelihood(fake_passes) + model.regime_log_weight()
+    assert np.array_equal(alone, joint.argmax(1))
+    assert model.assign(fake_passes.iloc[[5]])[0].shape == (1,)
+    # a day assigned alone (a partition of the state table) as within the whole table
+    day = (fake_passes["time"].dt.floor("D") == fake_passes["time"].iloc[700].floor("D"))
+    alone_day, _ = model.assign(fake_passes[day])
+    assert np.array_equal(alone_day, codes[day.to_numpy()])
+
+
+def test_vqvae_trains_and_separates(trained_vq, fake_states):
+    model, out = trained_vq
     codes, _ = model.assign(fake_states)
-    scores = score_codes(codes, fake_states["region"])
-    assert scores["purity"] > 0.9  # five well-separated synthetic regions, six codes
+    assert score_codes(codes, fake_states["region"])["purity"] > 0.9
+    z = torch.as_tensor(model.encode(fake_states))
+    assert np.array_equal(codes, model.net.codebook.nearest(z)[0].numpy())  # nearest code
+    history = json.loads((out / "history.json").read_text())
+    assert history[0]["phase"] == "warmup" and history[-1]["phase"] == "vq"
+    assert history[-1]["recon_mse"] < history[0]["recon_mse"]
 
 
-def test_deterministic_and_resumable(fake_states, tmp_path):
-    cfg = RegimeConfig(**{**FAST, "max_epochs": 4})
-    a = train_regimes(fake_states, tmp_path / "a", cfg, progress=False)
-    b = train_regimes(fake_states, tmp_path / "b", cfg, progress=False)
-    for (ka, va), (kb, vb) in zip(a.net.state_dict().items(), b.net.state_dict().items(), strict=True):
-        assert ka == kb and torch.equal(va, vb), ka
-    # interrupted after 3 epochs, then resumed: same weights as the uninterrupted run
-    assert train_regimes(fake_states, tmp_path / "c", cfg, progress=False,
+def test_a_model_directory_from_before_the_mixture_loads_as_a_vqvae(trained_vq, fake_states,
+                                                                    tmp_path):
+    model, out = trained_vq
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    cfg = json.loads((old / "config.json").read_text())
+    for key in ("model", "components", "smoothing", "max_gap_s", "reg_covar", "em_max_iter",
+                "em_tol", "max_fit_states", "n_init", "states_per_component"):
+        cfg.pop(key)
+    (old / "config.json").write_text(json.dumps(cfg))
+    blob = torch.load(old / "model.pt", weights_only=True)
+    torch.save({"config": cfg, "model": blob["model"]}, old / "model.pt")
+    loaded = RegimeModel.load(old)
+    assert loaded.config.model == "vqvae" and loaded.config.components == loaded.k == 6
+    assert np.array_equal(loaded.assign(fake_states)[0], model.assign(fake_states)[0])
+
+
+@pytest.mark.parametrize("kind", ["mixture", "vqvae"])
+def test_deterministic_and_resumable(kind, fake_passes, tmp_path):
+    cfg = RegimeConfig(**({**FAST, "em_max_iter": 6, "em_tol": 0.0} if kind == "mixture"
+                          else {**VQ_FAST, "max_epochs": 4}))
+    a = train_regimes(fake_passes, tmp_path / "a", cfg, progress=False)
+    b = train_regimes(fake_passes, tmp_path / "b", cfg, progress=False)
+    sa, sb = a.emission.state_dict(), b.emission.state_dict()
+    assert all(torch.equal(sa[key], sb[key]) for key in sa)
+    # interrupted after 3 iterations/epochs, then resumed: the uninterrupted run's weights
+    assert train_regimes(fake_passes, tmp_path / "c", cfg, progress=False,
                          stop_after_epoch=2) is None
     assert not (tmp_path / "c" / "model.pt").exists()
-    c = train_regimes(fake_states, tmp_path / "c", cfg, resume=True, progress=False)
-    for (ka, va), (_, vc) in zip(a.net.state_dict().items(), c.net.state_dict().items(), strict=True):
-        assert torch.equal(va, vc), ka
-    assert len(json.loads((tmp_path / "c" / "history.json").read_text())) == 4
-    with pytest.raises(ValueError, match="another config.*k: 6 != 5"):
-        train_regimes(fake_states, tmp_path / "c", RegimeConfig(**{**FAST, "k": 5}),
-                      resume=True, progress=False)
+    c = train_regimes(fake_passes, tmp_path / "c", cfg, resume=True, progress=False)
+    sc = c.emission.state_dict()
+    assert all(torch.equal(sa[key], sc[key]) for key in sa)
+    assert np.array_equal(a.regime_of, c.regime_of)
+    assert len(json.loads((tmp_path / "c" / "history.json").read_text())) == (
+        6 if kind == "mixture" else 4)
+    other = RegimeConfig.from_dict({**cfg.to_dict(), "k": cfg.k - 1})
+    with pytest.raises(ValueError, match=f"another config.*k: {cfg.k} != {cfg.k - 1}"):
+        train_regimes(fake_passes, tmp_path / "c", other, resume=True, progress=False)
 
 
-def test_checkpoint_from_another_config_is_refused(trained):
+def test_checkpoint_from_another_config_is_refused(trained, trained_vq):
     _, out = trained
-    with pytest.raises(ValueError, match="another config.*k: 6 != 12"):
-        RegimeModel.load(out, config=RegimeConfig(**{**FAST, "k": 12}))
+    with pytest.raises(ValueError, match="another config.*components: 8 != 12"):
+        RegimeModel.load(out, config=RegimeConfig(**{**FAST, "components": 12}))
+    with pytest.raises(ValueError, match="model: 'mixture' != 'vqvae'"):
+        RegimeModel.load(out, config=RegimeConfig(**{**FAST, "model": "vqvae"}))
+    _, out_vq = trained_vq
     with pytest.raises(ValueError, match="hidden: 32 != 64"):
-        RegimeModel.load(out, config=RegimeConfig(**{**FAST, "hidden": 64}))
+        RegimeModel.load(out_vq, config=RegimeConfig(**{**VQ_FAST, "hidden": 64}))
     with pytest.raises(FileNotFoundError, match="model.pt"):
         RegimeModel.load(out / "nowhere")
 
 
-def test_log_likelihood_is_the_decoder_gaussian(trained, fake_states):
-    """Against scipy: log10 features ~ Normal, others Normal, in the model space; the
-    physical-space density is the product of log-normals and normals."""
+def _model_space(df, scaler):
+    return np.column_stack([np.log10(np.maximum(df[f], scaler.floor[f])) if f in LOG_FEATURES
+                            else df[f] for f in FEATURES])
+
+
+def test_log_likelihood_is_the_regime_mixture(trained, fake_passes):
+    """Against scipy: regime k's density in the model space (log10 of the log features) is
+    the weighted mixture of its components' Gaussians, mapped through the scaler; the
+    physical-unit density divides by x ln 10 for every log-scaled feature."""
     model, _ = trained
+    df = fake_passes.iloc[:20]
+    sc = model.scaler
+    y = _model_space(df, sc)
+    mix = model.emission
+    std = np.array(sc.std)
+    w = np.exp(mix.log_weight.numpy())
+    per_component = np.stack([
+        np.log(w[c]) + stats.multivariate_normal(
+            mix.mean[c].numpy() * std + np.array(sc.mean),
+            mix.covariance()[c].numpy() * np.outer(std, std)).logpdf(y)
+        for c in range(mix.n_components)], 1)
+    want = np.stack([logsumexp(per_component[:, model.regime_of == k], axis=1)
+                     for k in range(model.k)], 1)
+    want -= np.log(np.bincount(model.regime_of, weights=w))
+    assert np.allclose(model.log_likelihood(df), want, atol=1e-6)
+    x_log = np.maximum(df[LOG_FEATURES].to_numpy(), [sc.floor[f] for f in LOG_FEATURES])
+    assert np.allclose(model.log_likelihood(df, space="physical"),
+                       want - np.log(x_log * np.log(10)).sum(1)[:, None], atol=1e-6)
+
+
+def test_vqvae_log_likelihood_is_the_decoder_gaussian(trained_vq, fake_states):
+    model, _ = trained_vq
     df = fake_states.iloc[:20]
     mean, logvar = (t.double().numpy() for t in model.net.regime_gaussians())
     sc = model.scaler
-    y = np.column_stack([np.log10(np.maximum(df[f], sc.floor[f])) if f in LOG_FEATURES
-                         else df[f] for f in FEATURES])
-    loc = mean * sc.std + np.array(sc.mean)  # (K, d) in model space
+    loc = mean * sc.std + np.array(sc.mean)
     scale = np.exp(0.5 * logvar) * sc.std
-    want = stats.norm.logpdf(y[:, None, :], loc[None], scale[None]).sum(-1)
+    want = stats.norm.logpdf(_model_space(df, sc)[:, None, :], loc[None], scale[None]).sum(-1)
     assert np.allclose(model.log_likelihood(df), want, atol=1e-6)
-    phys = np.zeros_like(want)
-    for j, f in enumerate(FEATURES):
-        x = df[f].to_numpy()[:, None]
-        if f in LOG_FEATURES:  # values below the scaler's floor are read as the floor
-            x = np.maximum(x, sc.floor[f])
-            phys += stats.lognorm.logpdf(x, s=scale[None, :, j] * np.log(10),
-                                         scale=10 ** loc[None, :, j])
-        else:
-            phys += stats.norm.logpdf(x, loc[None, :, j], scale[None, :, j])
-    got = model.log_likelihood(df, space="physical")
-    assert np.allclose(got, phys, atol=1e-6)
 
 
-def test_samples_follow_their_regime(trained):
-    model, _ = trained
-    mean, logvar = model.net.regime_gaussians()
+@pytest.mark.parametrize("which", ["trained", "trained_vq"])
+def test_samples_follow_their_regime(which, request):
+    model, _ = request.getfixturevalue(which)
     for k in range(model.k):
-        s = model.sample(k, 4000, seed=1)
-        assert list(s.columns) == FEATURES and len(s) == 4000
+        s = model.sample(k, 2000, seed=1)
+        assert list(s.columns) == FEATURES and len(s) == 2000
         assert (s[LOG_FEATURES] > 0).all().all()
-        j = FEATURES.index("n_mean")
-        want = float(mean[k, j]) * model.scaler.std[j] + model.scaler.mean[j]
-        assert abs(np.median(np.log10(s["n_mean"])) - want) < 0.05
-        # drawn states are most likely under their own regime
-        assert (model.log_likelihood(s).argmax(1) == k).mean() > 0.8
+        # drawn states are most probable under their own regime
+        joint = model.log_likelihood(s) + model.regime_log_weight()
+        assert (joint.argmax(1) == k).mean() > 0.8
     assert model.sample(0, 5, seed=3).equals(model.sample(0, 5, seed=3))
     with pytest.raises(ValueError, match="out of range"):
         model.sample(model.k, 5)
 
 
-def test_bad_input(fake_states, tmp_path):
+def test_bad_input(fake_passes, tmp_path):
     with pytest.raises(ValueError, match=r"missing columns \['n_mean'\]"):
-        train_regimes(fake_states.drop(columns="n_mean"), tmp_path, RegimeConfig(**FAST))
-    bad = fake_states.copy()
+        train_regimes(fake_passes.drop(columns="n_mean"), tmp_path, RegimeConfig(**FAST))
+    bad = fake_passes.copy()
     bad.loc[[3, 7], "T_mean"] = np.nan
     with pytest.raises(ValueError, match=r"2 rows have NaN.*T_mean"):
         train_regimes(bad, tmp_path, RegimeConfig(**FAST))
-    with pytest.raises(ValueError, match="fewer than the 6 codes"):
-        train_regimes(fake_states.iloc[:5], tmp_path, RegimeConfig(**FAST))
+    with pytest.raises(ValueError, match="3 states, fewer than the 4 regimes"):
+        train_regimes(fake_passes.iloc[:3], tmp_path, RegimeConfig(**FAST))
+    with pytest.raises(ValueError, match="3 training states, fewer than 4 components"):
+        train_regimes(fake_passes.iloc[:4], tmp_path, RegimeConfig(**FAST))
+    with pytest.raises(ValueError, match="no 'time' column"):
+        train_regimes(fake_passes.drop(columns="time"), tmp_path, RegimeConfig(**FAST))
     with pytest.raises(ValueError, match="unknown fields"):
         RegimeConfig.from_dict({"k": 3, "colour": "red"})
+    with pytest.raises(ValueError, match="k=9 regimes need 1 <= k <= components=8"):
+        train_regimes(fake_passes, tmp_path, RegimeConfig(**{**FAST, "k": 9}))
+    with pytest.raises(ValueError, match="model must be one of"):
+        RegimeConfig(model="kmeans").check()
 
 
 def test_seed_table_names():
@@ -166,6 +266,26 @@ def test_seed_table_names():
     foreshock = {"x_gsm": 7.5, "r": 12, "n": 6.5, "T": 247, "abs_Vx": 387, "V": 400, "B": 7.5,
                  "beta": 100}
     assert name_regime(foreshock) == "foreshock (heated solar wind)"
+    hot = {"x_gsm": -3.0, "r": 8, "n": 0.5, "T": 4000, "abs_Vx": 5, "V": 10, "B": 25,
+           "beta": 1.0}
+    assert name_regime(hot) == "outer magnetosphere"
+    assert name_regime({**hot, "x_gsm": 4.0}) == "dayside magnetosphere"
+    assert name_regime({**hot, "x_gsm": -4.0}) == "nightside magnetosphere"
+
+
+def test_names_are_unique_and_say_what_differs():
+    sheath = {"x_gsm": 9.0, "y_gsm": 0.0, "r": 10, "T": 200, "abs_Vx": 150, "V": 160,
+              "beta": 2.0, "B": 20.0}
+    rows = [{**sheath, "n": 10.0, "count": 30}, {**sheath, "n": 12.0, "B": 60.0, "count": 20},
+            {**sheath, "n": 11.0, "B": 61.0, "count": 10},
+            {"x_gsm": -20, "y_gsm": 0.0, "r": 21, "n": 0.02, "T": 300, "abs_Vx": 5, "V": 10,
+             "B": 25, "beta": 0.004, "count": 5}]
+    names = name_regimes(pd.DataFrame(rows))
+    # split at the widest gap, |B| 20 | 60, 61 nT; then the strong-field pair by density
+    assert names == ["magnetosheath (weak field)", "magnetosheath (strong field, dense)",
+                     "magnetosheath (strong field, tenuous)", "lobe"]
+    twins = pd.DataFrame([rows[0], rows[0]])  # nothing tells them apart: numbered
+    assert name_regimes(twins) == ["magnetosheath", "magnetosheath 2"]
 
 
 def test_scores():
@@ -179,14 +299,18 @@ def test_scores():
     assert score_codes(np.array([0, 0, 1, 1, 2, 2, 2, 2, 3, 3]), truth)["purity"] == 1.0
 
 
-def test_evaluate_report(trained, fake_states):
+def test_evaluate_report(trained, trained_vq, fake_passes):
     model, _ = trained
-    rep = evaluate_regimes(model, fake_states, max_fit=3000)
-    for key in ("vqvae", "kmeans", "gmm"):
-        assert set(rep[key]) == {"ari", "nmi", "purity"}
-    assert 1 <= rep["codes_used"] <= model.k and 1 <= rep["perplexity"] <= model.k
+    rep = evaluate_regimes(model, fake_passes, variants={"vq": trained_vq[0]}, max_fit=3000,
+                           seeds=(0, 1))
+    for scores in (rep["scores"], rep["variants"]["vq"]["scores"]):
+        assert set(scores["smoothed"]) == set(scores["per_state"]) == {"ari", "nmi", "purity"}
+    for key in ("kmeans", "gmm"):
+        assert [r["seed"] for r in rep[key]["seeds"]] == [0, 1]
+        assert rep[key]["ari_max"] >= rep[key]["ari"]
+    assert rep["regimes_used"] == model.k and 1 <= rep["perplexity"] <= model.k
     with pytest.raises(ValueError, match="no 'region' column"):
-        evaluate_regimes(model, fake_states.drop(columns="region"))
+        evaluate_regimes(model, fake_passes.drop(columns="region"))
 
 
 def test_ema_codebook_update_and_dead_code_restart():
