@@ -103,8 +103,12 @@ def codes_of_partition(path: str, model_dir: str) -> np.ndarray:
     import pandas as pd
 
     model = _model(str(model_dir), os.path.getmtime(Path(model_dir) / "model.pt"))
-    table = pq.read_table(path, columns=FEATURES)
-    df = pd.DataFrame({c: table.column(c).to_numpy() for c in FEATURES})
+    # time and spacecraft too: the regime model assigns a state with its pass's neighbours
+    # (passes end at midnight, so a day partition gets the codes the whole table would)
+    names = pq.read_schema(path).names
+    cols = FEATURES + [c for c in ("time", "mission", "probe") if c in names]
+    table = pq.read_table(path, columns=cols)
+    df = pd.DataFrame({c: table.column(c).to_numpy() for c in cols})
     codes, _ = model.assign(df)
     return np.asarray(codes, dtype=np.int16)
 
