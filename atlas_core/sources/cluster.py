@@ -156,6 +156,16 @@ def dataset_of(cdf, path) -> tuple[str, str]:
     return sc.lower(), PRODUCTS[dataset]
 
 
+def _open_product(path, expected: str, verify_checksum: bool):
+    """``(cdf, probe, dataset)`` of a CSA file that must hold ``expected`` (else SourceError)."""
+    cdf = open_cdf(path, verify_checksum)
+    probe, product = dataset_of(cdf, path)
+    if product != expected:
+        raise SourceError(path, f"wrong product: file holds Cluster {product}, expected {expected}")
+    dataset = {v: k for k, v in PRODUCTS.items()}[expected]
+    return cdf, probe, f"{probe.upper()}_{dataset}"
+
+
 def _var(cdf, path, stem: str, suffix: str, required: bool = True) -> str | None:
     name = f"{stem}__{suffix}"
     if name in set(variables(cdf)):
@@ -167,25 +177,22 @@ def _var(cdf, path, stem: str, suffix: str, required: bool = True) -> str | None
 
 # --- helpers shared by the readers ----------------------------------------------------------
 
-def order_records(times: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Indices that keep valid times, sorted, without duplicates; and what was removed."""
-    valid = np.flatnonzero(~np.isnat(times))
-    unsorted = int(np.count_nonzero(np.diff(times[valid]) < np.timedelta64(0, "ns")))
-    idx = valid[np.argsort(times[valid], kind="stable")] if unsorted else valid
-    t = times[idx]
-    dup = np.zeros(t.size, dtype=bool)
-    if t.size > 1:
-        dup[1:] = t[1:] == t[:-1]
-    return idx[~dup], {"n_bad_time": int(times.size - valid.size),
-                       "n_out_of_order": unsorted, "n_duplicates": int(dup.sum())}
-
-
 def record_range(times: np.ndarray, time_range) -> np.ndarray:
     """Boolean mask of ``times`` inside ``[start, stop)`` (all when ``time_range`` is None)."""
     if time_range is None:
         return np.ones(times.size, dtype=bool)
     start, stop = (np.datetime64(t, "ns") for t in time_range)
     return (times >= start) & (times < stop)
+
+
+def kept_records(times: np.ndarray, time_range) -> tuple[np.ndarray, dict]:
+    """Indices of the records a reader keeps: valid times, in order, without duplicates (the
+    MMS readers' rule, :func:`atlas_core.sources.mms._order`), inside ``time_range``; and the
+    counts of what was removed."""
+    from atlas_core.sources.mms import _order
+
+    idx, stats = _order(times)
+    return idx[record_range(times[idx], time_range)], stats
 
 
 def _vec3(values: np.ndarray, path, name: str) -> np.ndarray:
@@ -216,11 +223,7 @@ def read_fgm_spin(path: str | Path, time_range=None, verify_checksum: bool = Tru
     (GSE from the file, GSM by :func:`~atlas_core.physics.coordinates.gse_to_gsm`).
     ``time_range``: optional ``(start, stop)`` to keep only that part of the file;
     ``verify_checksum=False`` skips the MD5 check (a file verified where it is read whole)."""
-    cdf = open_cdf(path, verify_checksum)
-    probe, product = dataset_of(cdf, path)
-    if product != "fgm-spin":
-        raise SourceError(path, f"wrong product: file holds Cluster {product}, expected fgm-spin")
-    suffix = f"{probe.upper()}_CP_FGM_SPIN"
+    cdf, probe, suffix = _open_product(path, "fgm-spin", verify_checksum)
     t_name = _var(cdf, path, "time_tags", suffix)
     b_name = _var(cdf, path, "B_vec_xyz_gse", suffix)
     r_name = _var(cdf, path, "sc_pos_xyz_gse", suffix)
@@ -232,8 +235,7 @@ def read_fgm_spin(path: str | Path, time_range=None, verify_checksum: bool = Tru
     if not (b_all.shape[0] == r_all.shape[0] == times_all.size):
         raise SourceError(path, f"{b_name}/{r_name} and {t_name} have different lengths")
     bm_all = read_values(cdf, path, bm_name).reshape(-1) if bm_name else None
-    idx, stats = order_records(times_all)
-    idx = idx[record_range(times_all[idx], time_range)]
+    idx, stats = kept_records(times_all, time_range)
     times, b_gse, r_gse = times_all[idx], b_all[idx], r_all[idx]
     ok_b = np.isfinite(b_gse).all(axis=1)
     total = np.linalg.norm(b_gse, axis=1)
@@ -279,11 +281,7 @@ def read_pp_cis(path: str | Path, time_range=None, verify_checksum: bool = True)
     Returns ``n`` cm^-3 (``N_HIA``, else ``N_p``), ``v_gse`` (time, component) km/s,
     ``t_para``, ``t_perp`` and ``t = (t_para + 2 t_perp) / 3`` in eV (from MK), and
     ``status`` (``Status[0]``). Samples whose status is bad (:data:`CIS_BAD_STATUS`) are NaN."""
-    cdf = open_cdf(path, verify_checksum)
-    probe, product = dataset_of(cdf, path)
-    if product != "pp-cis":
-        raise SourceError(path, f"wrong product: file holds Cluster {product}, expected pp-cis")
-    suffix = f"{probe.upper()}_PP_CIS"
+    cdf, probe, suffix = _open_product(path, "pp-cis", verify_checksum)
     t_name = _var(cdf, path, "Epoch", suffix)
     status_name = _var(cdf, path, "Status", suffix, required=False)
     times_all = _read_epoch(cdf, path, t_name)
@@ -317,8 +315,7 @@ def read_pp_cis(path: str | Path, time_range=None, verify_checksum: bool = True)
             raise SourceError(path, f"{name} and {t_name} have different lengths")
     below_valid = _n_outside_valid(cdf, path, n_name, dens)
 
-    idx, stats = order_records(times_all)
-    idx = idx[record_range(times_all[idx], time_range)]
+    idx, stats = kept_records(times_all, time_range)
     times, n, v, tpa, tpe, status = (a[idx] for a in (times_all, dens, v_all, tpa_all, tpe_all,
                                                        status_all))
     bad = np.isin(status, CIS_BAD_STATUS)

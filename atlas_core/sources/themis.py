@@ -61,7 +61,7 @@ from atlas_core.sources.cdf import (
     var_attributes,
     variables,
 )
-from atlas_core.sources.cluster import order_records, record_range
+from atlas_core.sources.cluster import kept_records
 
 MISSION = "THEMIS"
 PROBES = ("tha", "thb", "thc", "thd", "the")
@@ -205,28 +205,37 @@ def _attrs(cdf, path, probe, product, n_records, **extra) -> dict:
             "version": global_attr(cdf, "Data_version") or "", **extra}
 
 
+def _vector_product(path, dtype: str, name: str, unit: str, time_name: str,
+                    verify_checksum: bool):
+    """Open a ``dtype`` file and read its (N, 3) vector ``name`` (``{}`` = the probe) in
+    ``unit`` and its times: ``(cdf, probe, times, values)``."""
+    cdf = open_cdf(path, verify_checksum)
+    probe = _expect(cdf, path, dtype)
+    name = name.format(probe)
+    if name not in set(variables(cdf)):
+        raise SourceError(path, f"missing variable {name}")
+    _require_unit(cdf, path, name, (unit,))
+    t_name = _time_variable(cdf, path, name, time_name.format(probe))
+    times = _read_times(cdf, path, t_name)
+    values = _vec3(read_values(cdf, path, name), path, name)
+    if values.shape[0] != times.size:
+        raise SourceError(path, f"{name} and {t_name} have different lengths")
+    return cdf, probe, times, values
+
+
 def read_fgm(path: str | Path, time_range=None, verify_checksum: bool = True) -> xr.Dataset:
     """One ``thX_l2_fgm`` file: ``b_gsm`` (time, component) nT from ``thX_fgs_gsm`` and
     ``b_total`` (``thX_fgs_btotal`` where present, else the norm), spin resolution (~3 s).
     Positions are not in this product (see :func:`read_state`)."""
-    cdf = open_cdf(path, verify_checksum)
-    probe = _expect(cdf, path, "fgm")
-    b_name, bt_name = f"{probe}_fgs_gsm", f"{probe}_fgs_btotal"
-    if b_name not in set(variables(cdf)):
-        raise SourceError(path, f"missing variable {b_name}")
-    _require_unit(cdf, path, b_name, ("nT",))
-    t_name = _time_variable(cdf, path, b_name, f"{probe}_fgs_time")
-    times_all = _read_times(cdf, path, t_name)
-    b_all = _vec3(read_values(cdf, path, b_name), path, b_name)
-    if b_all.shape[0] != times_all.size:
-        raise SourceError(path, f"{b_name} and {t_name} have different lengths")
+    cdf, probe, times_all, b_all = _vector_product(path, "fgm", "{}_fgs_gsm", "nT",
+                                                   "{}_fgs_time", verify_checksum)
+    bt_name = f"{probe}_fgs_btotal"
     bt_all = (read_values(cdf, path, bt_name).reshape(-1)
               if bt_name in set(variables(cdf)) else None)
     if bt_all is not None and bt_all.size != times_all.size:
         bt_all = None
     quality = _flags(cdf, path, f"{probe}_fgm_fgs_quality", times_all.size)
-    idx, stats = order_records(times_all)
-    idx = idx[record_range(times_all[idx], time_range)]
+    idx, stats = kept_records(times_all, time_range)
     times, b = times_all[idx], b_all[idx].copy()
     bad = np.zeros(times.size, bool) if quality is None else (quality[idx] & FGM_BAD) != 0
     b[bad] = np.nan
@@ -288,8 +297,7 @@ def _moments(path, dtype: str, time_range, verify_checksum: bool = True) -> xr.D
             raise SourceError(path, f"{names[key]} and {t_name} have different lengths")
     quality = _flags(cdf, path, f"{pre}_data_quality", times_all.size)
     mask = MOM_BAD_BITS if dtype == "mom" else ESA_BAD_BITS
-    idx, stats = order_records(times_all)
-    idx = idx[record_range(times_all[idx], time_range)]
+    idx, stats = kept_records(times_all, time_range)
     times = times_all[idx]
     n, v_gsm, tpa, tpe = n_all[idx], v_all[idx], tpa_all[idx], tpe_all[idx]
     bad = np.zeros(times.size, bool) if quality is None else (quality[idx] & np.uint32(mask)) != 0
@@ -330,21 +338,12 @@ def read_state(path: str | Path, time_range=None, verify_checksum: bool = True) 
     """One ``thX_l1_state``/``thX_l2_state`` file: ``r_gse`` (from ``thX_pos_gse``) and
     ``r_gsm`` (the project's rotation of it) on ``time``, km; ``r_gsm_file`` the file's own
     GSM for comparison."""
-    cdf = open_cdf(path, verify_checksum)
-    probe = _expect(cdf, path, "state")
-    gse, gsm = f"{probe}_pos_gse", f"{probe}_pos_gsm"
-    if gse not in set(variables(cdf)):
-        raise SourceError(path, f"missing variable {gse}")
-    _require_unit(cdf, path, gse, ("km",))
-    t_name = _time_variable(cdf, path, gse, f"{probe}_state_time")
-    times_all = _read_times(cdf, path, t_name)
-    r_all = _vec3(read_values(cdf, path, gse), path, gse)
-    if r_all.shape[0] != times_all.size:
-        raise SourceError(path, f"{gse} and {t_name} have different lengths")
+    cdf, probe, times_all, r_all = _vector_product(path, "state", "{}_pos_gse", "km",
+                                                   "{}_state_time", verify_checksum)
+    gsm = f"{probe}_pos_gsm"
     own = (_vec3(read_values(cdf, path, gsm), path, gsm) if gsm in set(variables(cdf))
            else np.full_like(r_all, np.nan))
-    idx, stats = order_records(times_all)
-    idx = idx[record_range(times_all[idx], time_range)]
+    idx, stats = kept_records(times_all, time_range)
     times, r_gse = times_all[idx], r_all[idx]
     r_gsm = gse_to_gsm(r_gse, times) if times.size else r_gse.copy()
     return xr.Dataset(

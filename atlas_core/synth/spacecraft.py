@@ -11,6 +11,7 @@ premise of the cross-mission consistency check (docs/missions.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -161,3 +162,45 @@ def day_seed(seed: int, day, mission_code: int, probe_index: int) -> np.random.S
     """The random stream of one spacecraft-day: independent of the other days and spacecraft."""
     d = int(np.datetime64(day, "D").astype(np.int64))
     return np.random.SeedSequence([int(seed), d + 100000, 7000 + mission_code, probe_index])
+
+
+# --- CDF writing shared by the Cluster and THEMIS writers -----------------------------------
+
+EPOCH_MS, FLOAT, DOUBLE, REAL4, REAL8, INT4, UINT1, CHAR = 31, 44, 45, 21, 22, 4, 11, 51
+"""CDF data type codes (CDF_EPOCH, CDF_FLOAT, CDF_DOUBLE, CDF_REAL4, CDF_REAL8, CDF_INT4,
+CDF_UINT1, CDF_CHAR)."""
+
+
+class CdfFile:
+    """A row-major, MD5-checksummed CDF written to ``path.part.cdf`` and moved into place on
+    :meth:`close` (the readers never see a half-written file)."""
+
+    def __init__(self, path: Path):
+        from cdflib.cdfwrite import CDF as CDFWriter
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".part.cdf")
+        self.tmp.unlink(missing_ok=True)
+        self.w = CDFWriter(str(self.tmp), cdf_spec={"Majority": "Row_major", "Checksum": True,
+                                                     "Encoding": 6})
+
+    def globals(self, attrs: dict) -> None:
+        self.w.write_globalattrs(attrs)
+
+    def var(self, name, dtype, data, attrs, dims=(), rec_vary=True, n_elements=1) -> None:
+        """One variable (``data`` None: a variable with no records, e.g. a virtual epoch)."""
+        self.w.write_var({"Variable": name, "Data_Type": dtype, "Num_Elements": n_elements,
+                          "Rec_Vary": rec_vary, "Dim_Sizes": list(dims), "Compress": 0},
+                         var_attrs=attrs, var_data=data)
+
+    def labels(self, name, labels, width, attrs=None) -> None:
+        """A non-record-varying CDF_CHAR label variable."""
+        self.var(name, CHAR, [str(x).ljust(width) for x in labels], attrs or {},
+                 dims=(len(labels),), rec_vary=False, n_elements=width)
+
+    def close(self) -> None:
+        import os
+
+        self.w.close()
+        os.replace(self.tmp, self.path)
