@@ -1,7 +1,7 @@
 """Build an atlas directory from a state table: octree, regime model, atlas dataset.
 
 ``build_atlas(states, out_dir)`` runs, in order: the octree over the states' GSM positions
-(:class:`atlas_core.octree.Octree`), the VQ-VAE training (:func:`atlas_core.regimes.train_regimes`)
+(:class:`atlas_core.octree.Octree`), the regime model's training (:func:`atlas_core.regimes.train_regimes`)
 or a given trained model, the regime code of every state, the sampling model (passes, their
 intra-pass correlation and the hierarchy strengths, fitted on whole-day folds:
 :class:`atlas_core.atlas.sampling.CellStatistics`), the atlas dataset
@@ -125,13 +125,31 @@ def _citation_attrs(df: pd.DataFrame, synthetic: bool) -> dict:
 
 
 def assign_codes(model, states: pd.DataFrame, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
-    """Regime code and codebook distance of every state, in chunks (bounded memory)."""
-    codes, dists = [], []
-    for start in range(0, len(states), chunk):
-        c, d = model.assign(states.iloc[start:start + chunk])
-        codes.append(np.asarray(c, dtype=np.int64))
-        dists.append(np.asarray(d, dtype=np.float64))
-    return np.concatenate(codes), np.concatenate(dists)
+    """Regime code and codebook distance of every state, in chunks of whole days (bounded
+    memory). The model assigns a state together with its pass, and passes end at midnight, so
+    cutting at day boundaries gives the codes of one call on the whole table."""
+    n = len(states)
+    if n <= chunk or "time" not in states.columns:
+        bounds = [np.arange(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+    else:
+        day = pd.to_datetime(states["time"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+        order = np.argsort(day, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(day[order]) != 0])
+        # group whole days greedily into chunks of about ``chunk`` rows
+        cuts, last = [0], 0
+        for s in starts[1:]:
+            if s - last >= chunk:
+                cuts.append(int(s))
+                last = s
+        cuts.append(n)
+        bounds = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    codes = np.empty(n, dtype=np.int64)
+    dists = np.empty(n, dtype=np.float64)
+    for rows in bounds:
+        c, d = model.assign(states.iloc[rows])
+        codes[rows] = np.asarray(c, dtype=np.int64)
+        dists[rows] = np.asarray(d, dtype=np.float64)
+    return codes, dists
 
 
 def log_likelihoods(model, states: pd.DataFrame, chunk: int = 200_000) -> np.ndarray:

@@ -239,9 +239,13 @@ def test_anomaly_score_separates_misplaced_states(heldout):
     train = atlas.states
     score, pct = atlas.anomaly_score(held)
     np.testing.assert_array_equal(score, atlas.anomaly(held)["anomaly_score"])
-    # the training states' own scores sit around the middle of their distribution
+    # the training states, scored with their own days in the cell mixtures (in sample), sit
+    # lower in the out-of-fold reference than held-out normal states do. (On this small
+    # fixture the regime mixture itself is fitted to the training states, so held-out normal
+    # states sit above the middle: median ~78 here; docs/atlas.md gives the one-year figure.)
     _, pct = atlas.anomaly_score(train.iloc[::7])
-    assert 35 < np.nanmedian(pct) < 65
+    assert np.nanmedian(pct) < r["median_percentile_normal"]
+    assert np.nanmedian(pct) < 65
     # the stored scores are out of fold (mixtures from the other day folds): they are the
     # reference distribution, and a state scores lower with its own days in the mixture
     np.testing.assert_allclose(np.nanpercentile(train["anomaly"], 90),

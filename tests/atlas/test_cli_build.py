@@ -1,6 +1,7 @@
 """``atlas build`` end to end through the CLI (a short training with 6 codes)."""
 
 import numpy as np
+import pandas as pd
 
 from atlas_core.atlas import Atlas
 
@@ -33,3 +34,16 @@ def test_cli_build_bad_input(tmp_path, capsys):
     assert main(["build", "--states", str(tmp_path), "--out", str(tmp_path / "a"),
                  "--quiet-max", "20", "--storm-max", "-10"]) == 2
     assert "storm_max" in capsys.readouterr().err
+
+
+def test_codes_in_chunks_of_whole_days_equal_one_call(small_atlas):
+    """The build assigns codes in chunks; the model smooths each state with its pass, so the
+    chunks are whole days and give exactly the codes of one call on the whole table."""
+    from atlas_core.atlas.build import assign_codes
+
+    atlas = Atlas.open(small_atlas)
+    states = atlas.states.sample(frac=1.0, random_state=0)  # rows of a day not contiguous
+    whole, _ = atlas.model.assign(states)
+    chunked, _ = assign_codes(atlas.model, states, chunk=300)
+    assert len(np.unique(pd.to_datetime(states["time"]).dt.floor("D"))) > 3
+    np.testing.assert_array_equal(chunked, np.asarray(whole))
