@@ -17,8 +17,9 @@ the RSS of the process and its children, sampled every 0.2 s):
   sample), NetCDF + Zarr, lean states.parquet; the regime model and the sampling model are
   the ``--reference`` atlas's (fitted on the sources: training is not in the timing); ``--scheduler local:N`` runs the codes step on a real
   dask.distributed LocalCluster of N single-threaded worker processes;
-- ``dashboard``: the dashboard's server side at that scale (bench/bench_dashboard.py's
-  ``bench_server``: open, session, slider/plane/colour/condition/cell-click interactions);
+- ``dashboard``: the dashboard's data side at that scale: open the atlas (``Atlas.open``), the
+  product-layer calls behind each interaction (2D slice at a new offset or plane, a new Dst
+  range, a mission condition, a cell's numbers) and the session's ``DataStore``;
 - ``all``: load (if missing), build locally, build on Dask, compare the two builds' counts
   (identical or not), then the dashboard; figures in ``data/missions/bench_scale.json``.
 
@@ -213,12 +214,59 @@ def run_build(states: Path, reference: Path, out: Path, scheduler: str | None,
 
 
 def run_dashboard(atlas: Path, repeats: int) -> dict:
-    sys.path.insert(0, str(REPO / "bench"))
-    from bench_dashboard import bench_server
+    """The dashboard's data side at scale: open the atlas as a dashboard session does (the
+    Atlas, then the DataStore over it), then time the product-layer calls each interaction
+    makes: a 2D slice at a new offset (condition cached), a new plane, a new Dst range (counts
+    and estimates computed), a mission condition, a cell's numbers (query at a position)."""
+    import statistics
 
+    import numpy as np
+
+    from atlas_core.atlas import Atlas
+    from atlas_core.atlas.product import Condition, estimates, query_cells, slice_table
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    out: dict = {}
     with PeakRSS() as peak:
-        out = bench_server(atlas, repeats)
+        opened = []
+        out["open_atlas_s"] = round(timed(lambda: opened.append(Atlas.open(atlas))), 2)
+        a = opened[0]
+        out["n_states"], out["n_leaves"] = int(a.index.n_states), int(a.n_leaves)
+        out["first_all_estimates_s"] = round(timed(lambda: estimates(a, Condition())), 2)
+        rng = np.random.default_rng(0)
+        samples: dict[str, list[float]] = {}
+        for v in rng.uniform(-12, 8, repeats):
+            samples.setdefault("2D slice, new offset (all)", []).append(
+                timed(lambda v=v: slice_table(a, "xy", float(v), Condition(), "dominant")))
+        for plane in ["xz", "yz", "xy"] * max(1, repeats // 3):
+            samples.setdefault("2D slice, plane change", []).append(
+                timed(lambda p=plane: slice_table(a, p, 0.0, Condition(), "entropy")))
+        for i in range(max(2, repeats // 2)):
+            cond = Condition(dst_min=-20.0 - i, dst_max=20.0)
+            samples.setdefault("new Dst range: counts + estimates + slice", []).append(
+                timed(lambda c=cond: slice_table(a, "xy", 0.0, c, "dominant")))
+        for m in ("MMS", "Cluster", "THEMIS"):
+            samples.setdefault("mission condition: counts + estimates + slice", []).append(
+                timed(lambda m=m: slice_table(a, "xy", 0.0, Condition(mission=m), "dominant")))
+        pts = rng.uniform([-15, -10, -5], [10, 10, 5], (repeats, 3))
+        for p in pts:
+            samples.setdefault("cell numbers at a position (all)", []).append(
+                timed(lambda p=p: query_cells(a, p[None, :], Condition(), outside="nan")))
+        out["interactions_ms"] = {k: {"n": len(v), "median": round(1e3 * statistics.median(v), 1),
+                                      "max": round(1e3 * max(v), 1)} for k, v in samples.items()}
+        try:  # the dashboard's own data store over the same atlas (what a session builds)
+            sys.path.insert(0, str(REPO))
+            from dashboard.store import DataStore
+
+            out["datastore_s"] = round(timed(lambda: DataStore(a)), 2)
+        except Exception as err:  # report, do not hide
+            out["datastore_error"] = f"{type(err).__name__}: {err}"
     out["peak_rss_gb"] = round(peak.peak / 1e3, 2)
+    out["load_average_start_end"] = [round(x, 1) for x in peak.load]
     return out
 
 
@@ -275,6 +323,8 @@ def main(argv=None) -> int:
             print_build(res)
     elif a.stage == "dashboard":
         res = run_dashboard(a.out or OUT / f"atlas{tag}", a.repeats)
+        if not a.json:
+            print(json.dumps(res, indent=1))
     else:
         res = {"load": (json.loads((states / "load.json").read_text())
                         if (states / "load.json").exists()
