@@ -44,6 +44,11 @@ def default_atlas() -> Path:
     return ROOT / "data" / "atlas1y"
 
 
+def load() -> str:
+    """The 1-min load average now, printed beside every timing (the 2 cores are shared)."""
+    return f"[load {os.getloadavg()[0]:.1f}]"
+
+
 def driver_files(atlas) -> list[Path]:
     """OMNI2 + Kyoto files of the synthetic archive behind the atlas (by its states' years)."""
     years = sorted(set(pd.DatetimeIndex(atlas.states["time"]).year))
@@ -73,7 +78,7 @@ def bench_nowcast(atlas, files, repeat: int) -> None:
     t_read = time.perf_counter() - t0
     print(f"nowcast (cold condition; the {len(files)} driver files parsed once and kept): median "
           f"{np.median(times):.3f} s, max {np.max(times):.3f} s over {repeat}; parsing the files "
-          f"(a one-shot `atlas nowcast` pays it) {t_read:.3f} s")
+          f"(a one-shot `atlas nowcast` pays it) {t_read:.3f} s {load()}")
 
 
 def one_day(atlas, day_index: int) -> pd.DataFrame:
@@ -89,22 +94,35 @@ def one_day(atlas, day_index: int) -> pd.DataFrame:
     return traj
 
 
-def bench_flythrough(atlas, files) -> None:
+def bench_flythrough(atlas, files, repeat: int = 3) -> None:
+    """One day at 1-minute resolution, ``repeat`` different days (each cold: its hours'
+    conditions never asked before), median and max."""
     from atlas_core.atlas.product import Condition
+    from atlas_core.service import flythrough as module
     from atlas_core.service.drivers import read_drivers
     from atlas_core.service.flythrough import flythrough
 
     table = read_drivers(files)
     flythrough(atlas, one_day(atlas, 0), drivers=table)  # warm
-    for label, kw, idx in (("drivers of each hour (24 kNN conditions, cold)", {"drivers": table}, 3),
-                           ("fixed condition -50 <= Dst <= 20 nT", {"cond": Condition(-50, 20)}, 5)):
-        traj = one_day(atlas, idx)
-        t0 = time.perf_counter()
-        out = flythrough(atlas, traj, **kw)
-        dt = time.perf_counter() - t0
-        print(f"flythrough 1 day x 1 min ({len(traj)} points), {label}: {dt:.3f} s "
-              f"({out['condition'].nunique()} conditions, {(out['regime'] >= 0).mean():.0%} "
-              "points in cells with data)")
+    sparse = module.SPARSE_FACTOR
+    for label, kw, first, factor in (
+            ("drivers of each hour (24 kNN conditions, cold)", {"drivers": table}, 3, sparse),
+            ("drivers of each hour, BEFORE (dense (L, K) tables per condition)",
+             {"drivers": table}, 3, 10**15),
+            ("fixed condition -50 <= Dst <= 20 nT", {"cond": Condition(-50, 20)}, 5, sparse)):
+        module.SPARSE_FACTOR = factor  # 10**15: every condition counted over dense tables
+        dts, loads = [], []
+        for idx in range(first, first + repeat):
+            traj = one_day(atlas, idx)
+            t0 = time.perf_counter()
+            out = flythrough(atlas, traj, **kw)
+            dts.append(time.perf_counter() - t0)
+            loads.append(os.getloadavg()[0])
+        print(f"flythrough 1 day x 1 min ({len(traj)} points), {label}: median {np.median(dts):.3f} s, "
+              f"max {max(dts):.3f} s over {repeat} days ({out['condition'].nunique()} conditions, "
+              f"{(out['regime'] >= 0).mean():.0%} points in cells with data on the last) "
+              f"[load {min(loads):.1f}-{max(loads):.1f}]")
+    module.SPARSE_FACTOR = sparse
 
 
 def free_port() -> int:
@@ -138,7 +156,8 @@ def bench_hapi(atlas_dir: Path, clients: int, requests: int) -> None:
                 raise RuntimeError("HAPI server exited")
             if line.startswith("HAPI server on"):
                 break
-        print(f"HAPI server startup (open atlas, label every window): {time.perf_counter() - t0:.1f} s")
+        print(f"HAPI server startup (open atlas, label every window): {time.perf_counter() - t0:.1f} s "
+              f"{load()}")
         ps = psutil.Process(proc.pid)
         cat = json.load(urllib.request.urlopen(f"{base}/catalog"))
         did = next(d["id"] for d in cat["catalog"] if d["id"].endswith("_regime_labels"))
@@ -153,7 +172,7 @@ def bench_hapi(atlas_dir: Path, clients: int, requests: int) -> None:
                 dt, _, n = fetch(f"{base}/data?dataset={did}&start={y0}&stop={y1}&format={form}")
                 dts.append(dt)
             print(f"HAPI one year of window labels ({form}, {n / 1e6:.1f} MB, all parameters): "
-                  f"median {np.median(dts):.3f} s, max {max(dts):.3f} s")
+                  f"median {np.median(dts):.3f} s, max {max(dts):.3f} s {load()}")
         rss0 = ps.memory_info().rss
         stop = pd.Timestamp(info["stopDate"].rstrip("Z"))
         days = pd.date_range(year0, stop - pd.Timedelta("1D"), freq="D")
@@ -184,7 +203,7 @@ def bench_hapi(atlas_dir: Path, clients: int, requests: int) -> None:
             print(f"HAPI load round {rnd + 1}: {clients} concurrent clients x {requests} requests "
                   f"(a day of labels, csv): p50 {np.nanpercentile(lat, 50):.3f} s, p95 "
                   f"{np.nanpercentile(lat, 95):.3f} s, max {np.nanmax(lat):.3f} s, errors "
-                  f"{errors}/{len(res)}, {len(res) / wall:.1f} requests/s")
+                  f"{errors}/{len(res)}, {len(res) / wall:.1f} requests/s {load()}")
         print(f"HAPI server RSS: before load {rss0 / 2**20:.0f} MiB, after round 1 "
               f"{rss[0] / 2**20:.0f} MiB, after round 2 {rss[1] / 2**20:.0f} MiB")
     finally:
@@ -208,10 +227,10 @@ def main() -> int:
     t0 = time.perf_counter()
     atlas = Atlas.open(atlas_dir)
     print(f"atlas open: {time.perf_counter() - t0:.1f} s ({len(atlas.states):,} states, "
-          f"{atlas.n_leaves:,} leaves)")
+          f"{atlas.n_leaves:,} leaves) {load()}")
     files = driver_files(atlas)
     bench_nowcast(atlas, files, args.repeat)
-    bench_flythrough(atlas, files)
+    bench_flythrough(atlas, files, args.repeat)
     if not args.skip_hapi:
         bench_hapi(atlas_dir, args.clients, args.requests)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

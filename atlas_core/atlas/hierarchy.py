@@ -300,15 +300,17 @@ class CellEstimator:
         self._leaf_strength = tree.strengths_per_node(strengths)[tree.leaf_node]
         self._leaf_parent = tree.parent[tree.leaf_node]
 
-    def moments(self, effective: np.ndarray, leaves: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def moments(self, effective: np.ndarray, leaves: np.ndarray | None = None,
+                nonzero: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(L, K) posterior mean and variance of each leaf's regime probabilities, or (m, K) of
         the ``leaves`` given. A sparse selection (few leaves with looks) visits only the
-        ancestors of those leaves and of the leaves asked for."""
+        ancestors of those leaves and of the leaves asked for. ``nonzero``: the sorted leaves
+        holding looks, when the caller knows them (saves a pass over the (L, K) table)."""
         effective = np.asarray(effective, dtype=np.float64)
         if leaves is not None:
             leaves = np.asarray(leaves, dtype=np.int64)
-            nonzero = np.flatnonzero(effective.sum(axis=1) > 0)
+            if nonzero is None:
+                nonzero = np.flatnonzero(effective.sum(axis=1) > 0)
             if nonzero.size < SPARSE_SHARE * len(effective):
                 union = np.union1d(nonzero, leaves)
                 m, v = self.tree.sparse_moments(union, effective[union], self.strengths)
@@ -346,15 +348,17 @@ class CellEstimator:
                              self._leaf_parent[rows], self._leaf_strength[rows])
 
     def estimate(self, effective: np.ndarray, level: float | None = None,
-                 leaves: np.ndarray | None = None, bounds: bool = True) -> Estimate:
+                 leaves: np.ndarray | None = None, bounds: bool = True,
+                 nonzero: np.ndarray | None = None) -> Estimate:
         """Posterior mean and credible interval of every leaf (see the module doc), or of the
         ``leaves`` given (any order; the hierarchy still pools all of ``effective``).
-        ``bounds=False``: means and n_eff only (``lo``, ``hi`` None)."""
+        ``bounds=False``: means and n_eff only (``lo``, ``hi`` None). ``nonzero``: see
+        :meth:`moments`."""
         level = self.level if level is None else float(level)
         if not 0 < level < 1:
             raise ValueError(f"credible level must be in (0, 1), got {level}")
         effective = np.asarray(effective, dtype=np.float64)
-        p, var = self.moments(effective, leaves)
+        p, var = self.moments(effective, leaves, nonzero)
         rows = slice(None) if leaves is None else np.asarray(leaves, dtype=np.int64)
         post = CellPosterior(None, p, var, effective[rows].sum(axis=1),
                              self._leaf_parent[rows], self._leaf_strength[rows])

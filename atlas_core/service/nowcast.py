@@ -46,12 +46,13 @@ def atlas_drivers(atlas) -> set[str]:
 
 
 def condition_from_drivers(atlas, values: dict, k: int = DEFAULT_NEIGHBOURS,
-                           parameters=NOWCAST_DRIVERS):
+                           parameters=NOWCAST_DRIVERS, have: set[str] | None = None):
     """The nearest-neighbour :class:`Condition` of driver ``values`` (``{name: {"value": v}}``
-    or ``{name: v}``) over the ``parameters`` that both the values and the atlas have."""
+    or ``{name: v}``) over the ``parameters`` that both the values and the atlas have
+    (``have``: :func:`atlas_drivers` when the caller already knows it, e.g. once per trajectory)."""
     from atlas_core.atlas.product import Condition
 
-    have = atlas_drivers(atlas)
+    have = atlas_drivers(atlas) if have is None else have
     target = {}
     for name in parameters:
         v = values.get(name)

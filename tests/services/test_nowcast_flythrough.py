@@ -175,3 +175,48 @@ def test_flythrough_bad_trajectory_is_named(small_atlas, tmp_path, capsys):
                  str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert "orbit.csv" in err and "time" in err
+
+
+def test_flythrough_hours_equal_the_product_layer_and_the_dense_counts(opened_atlas, trajectory,
+                                                                        driver_files, monkeypatch):
+    """Every hour of a driver-conditioned flythrough (counted over the selection's own keys,
+    the estimator told which leaves hold looks) gives the product layer's numbers for that
+    hour's condition, and the same frame as counting over dense (L, K) tables."""
+    from atlas_core.atlas.product import query_cells
+    from atlas_core.service import flythrough as module
+    from atlas_core.service.drivers import drivers_along, read_drivers
+    from atlas_core.service.nowcast import condition_from_drivers
+
+    _, traj = trajectory
+    traj = traj.assign(time=pd.to_datetime(traj["time"]).dt.tz_localize(None))
+    table = read_drivers(driver_files)
+    fly = module.flythrough(opened_atlas, traj, drivers=table, k=300)
+    kk = opened_atlas.k
+    pcols = [c for c in fly.columns if c.startswith("p_") and c not in ("p_lo", "p_hi")]
+    along = drivers_along(table, traj["time"].to_numpy("datetime64[ns]"))
+    hours = traj["time"].dt.floor("h").to_numpy()
+    pos = traj[["x_gsm", "y_gsm", "z_gsm"]].to_numpy()
+    checked = 0
+    for h in np.unique(hours):
+        sel = hours == h
+        v = along[sel].iloc[0]
+        cond = condition_from_drivers(opened_atlas, {n: v.get(c) for n, c in
+                                                     module._driver_columns().items()}, k=300)
+        ref = query_cells(opened_atlas, pos[sel], cond, outside="nan")
+        np.testing.assert_array_equal(fly.loc[sel, "windows"].to_numpy(), ref["windows"].to_numpy())
+        has = ref["windows"].to_numpy() > 0
+        p = ref[[f"p_{j}" for j in range(kk)]].to_numpy()[has]
+        top = p.argmax(axis=1)
+        lo = ref[[f"lo_{j}" for j in range(kk)]].to_numpy()[has][np.arange(top.size), top]
+        hi = ref[[f"hi_{j}" for j in range(kk)]].to_numpy()[has][np.arange(top.size), top]
+        np.testing.assert_allclose(fly.loc[sel, pcols].to_numpy()[has], p, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(fly.loc[sel, "p_lo"].to_numpy()[has], lo, rtol=1e-12)
+        np.testing.assert_allclose(fly.loc[sel, "p_hi"].to_numpy()[has], hi, rtol=1e-12)
+        np.testing.assert_allclose(fly.loc[sel, "n_eff"].to_numpy()[has],
+                                   ref["n_eff"].to_numpy()[has], rtol=1e-12)
+        assert (fly.loc[sel, "regime"].to_numpy()[~has] == -1).all()
+        checked += int(has.sum())
+    assert checked > 50
+    monkeypatch.setattr(module, "SPARSE_FACTOR", 10**15)  # every condition over dense tables
+    dense = module.flythrough(opened_atlas, traj, drivers=table, k=300)
+    pd.testing.assert_frame_equal(fly, dense, check_exact=True)
