@@ -109,11 +109,11 @@ def main(argv=None) -> int:
         atlas = synthetic_atlas(N_STATES, 12, args.seed)
         source = "synthetic table (random regimes, orbit-like positions)"
     t_open = time.perf_counter() - t
-    cond = atlas._cond
-    df = pd.DataFrame({"leaf": cond["leaf"].to_numpy(), "code": cond["code"].to_numpy(),
-                       "dst": cond["dst"].to_numpy()})
-    if "ddst_dt" in cond:
-        df["ddst_dt"] = cond["ddst_dt"].to_numpy()
+    cols = atlas.columns  # the opened atlas' per-state columns (float32 Dst and drivers)
+    key = atlas.stats.counter.key
+    df = pd.DataFrame({"leaf": key // atlas.k, "code": key % atlas.k, "dst": cols["dst"]})
+    if "ddst_dt" in cols:
+        df["ddst_dt"] = cols["ddst_dt"]
     L, K = atlas.n_leaves, atlas.k
     print(f"# {source}: {len(df):,} states, {L:,} leaves, K = {K}; open/index {t_open:.2f} s")
     rows = []
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         return r, (r.p, r.lo, r.hi, r.count)
 
     rho = atlas.sampling.rho
-    df["pass_id"] = cond["pass_id"].to_numpy()
+    df["pass_id"] = atlas.stats.counter.pass_id
 
     def pandas_query():  # the pandas way: groupby recount, posterior per leaf, join on leaf
         leaf = atlas.octree.locate(pts)

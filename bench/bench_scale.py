@@ -89,6 +89,10 @@ class PeakRSS:
             self.peak = max(self.peak, self._total())
             self._stop.wait(self.period)
 
+    def current(self) -> float:
+        """RSS (MB) of this process and its children now."""
+        return self._total()
+
     def __enter__(self):
         self._thread.start()
         return self
@@ -235,7 +239,8 @@ def run_dashboard(atlas: Path, repeats: int) -> dict:
         opened = []
         out["open_atlas_s"] = round(timed(lambda: opened.append(Atlas.open(atlas))), 2)
         a = opened[0]
-        out["n_states"], out["n_leaves"] = int(a.index.n_states), int(a.n_leaves)
+        out["rss_after_open_gb"] = round(peak.current() / 1e3, 2)
+        out["n_states"], out["n_leaves"] = int(a.n_states), int(a.n_leaves)
         out["first_all_estimates_s"] = round(timed(lambda: estimates(a, Condition())), 2)
         rng = np.random.default_rng(0)
         samples: dict[str, list[float]] = {}
@@ -245,19 +250,37 @@ def run_dashboard(atlas: Path, repeats: int) -> dict:
         for plane in ["xz", "yz", "xy"] * max(1, repeats // 3):
             samples.setdefault("2D slice, plane change", []).append(
                 timed(lambda p=plane: slice_table(a, p, 0.0, Condition(), "entropy")))
+        # the first Dst range sorts the states by Dst (Atlas.index, built on first use)
+        out["first_dst_range_s"] = round(timed(lambda: slice_table(
+            a, "xy", 0.0, Condition(dst_min=-50.0, dst_max=-20.0), "dominant")), 2)
         for i in range(max(2, repeats // 2)):
             cond = Condition(dst_min=-20.0 - i, dst_max=20.0)
             samples.setdefault("new Dst range: counts + estimates + slice", []).append(
                 timed(lambda c=cond: slice_table(a, "xy", 0.0, c, "dominant")))
+        for i in range(max(2, repeats // 2)):
+            cond = Condition(dst_max=-50.0 - 5 * i)
+            samples.setdefault("new storm range (Dst <= -50 - 5i): counts + estimates + slice",
+                               []).append(timed(lambda c=cond: slice_table(a, "xy", 0.0, c, "dominant")))
         for m in ("MMS", "Cluster", "THEMIS"):
             samples.setdefault("mission condition: counts + estimates + slice", []).append(
                 timed(lambda m=m: slice_table(a, "xy", 0.0, Condition(mission=m), "dominant")))
+        if "ddst_dt" in a.columns:  # nearest neighbours: the first builds the k-d tree
+            def near(i):
+                return Condition(near=(("ddst", -10.0 + i), ("dst", -80.0)), k=8000)
+
+            out["first_nearest_neighbours_s"] = round(timed(lambda: slice_table(
+                a, "xy", 0.0, near(0), "dominant")), 2)
+            for i in range(1, max(2, repeats // 2) + 1):
+                samples.setdefault("nearest-neighbour condition (dst, ddst), k 8000", []).append(
+                    timed(lambda i=i: slice_table(a, "xy", 0.0, near(i), "dominant")))
         pts = rng.uniform([-15, -10, -5], [10, 10, 5], (repeats, 3))
         for p in pts:
             samples.setdefault("cell numbers at a position (all)", []).append(
                 timed(lambda p=p: query_cells(a, p[None, :], Condition(), outside="nan")))
         out["interactions_ms"] = {k: {"n": len(v), "median": round(1e3 * statistics.median(v), 1),
                                       "max": round(1e3 * max(v), 1)} for k, v in samples.items()}
+        out["state_columns_read"] = a.columns.loaded()
+        out["rss_after_interactions_gb"] = round(peak.current() / 1e3, 2)
         try:  # the dashboard's own data store over the same atlas (what a session builds)
             sys.path.insert(0, str(REPO))
             from dashboard.store import DataStore

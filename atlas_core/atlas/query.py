@@ -31,6 +31,7 @@ from atlas_core.atlas.anomaly import (
     percentile_of,
     score_states,
 )
+from atlas_core.atlas.columns import StateColumns, index_dtype
 from atlas_core.atlas.conditioning import (
     DEFAULT_NEIGHBOURS,
     NEIGHBOUR_PARAMETERS,
@@ -115,11 +116,14 @@ class Atlas:
     """An opened atlas: the dataset, the octree, the regime model and the state table.
 
     Build one with ``atlas build`` (:func:`atlas_core.atlas.build.build_atlas`); open it with
-    :meth:`Atlas.open`. Conditioning indices are built once at open (a sort by Dst); the model
-    and the full state table load on first use.
+    :meth:`Atlas.open`. Per state an opened atlas holds only what every condition needs: the
+    combined key ``leaf * K + regime`` and the pass id (int32 each) and the octree's leaf id
+    (int32). The conditioning columns (Dst, the drivers; float32), the Dst order (:attr:`index`),
+    the nearest-neighbour trees and the mission labels are read or built on first use
+    (:attr:`columns`); the model and the full state table load on first use too.
     """
 
-    def __init__(self, atlas_dir: Path, ds: xr.Dataset, octree, cond: pd.DataFrame) -> None:
+    def __init__(self, atlas_dir: Path, ds: xr.Dataset, octree, cond) -> None:
         self.atlas_dir = Path(atlas_dir)
         self.ds = ds
         self.octree = octree
@@ -133,21 +137,71 @@ class Atlas:
         self.bins = ActivityBins(float(ds.attrs["quiet_max_nT"]), float(ds.attrs["storm_max_nT"]))
         if octree.n_leaves != self.n_leaves:
             raise AtlasError(f"{atlas_dir}: octree has {octree.n_leaves} leaves, dataset {self.n_leaves}")
-        if len(cond) != int(ds.attrs["n_states_total"]):
-            raise AtlasError(f"{atlas_dir}: states.parquet has {len(cond)} states, the dataset "
+        cols = cond if isinstance(cond, StateColumns) else StateColumns(cond, CONDITION_COLUMNS)
+        where = atlas_dir if cols.path is None else cols.path
+        if cols.n != int(ds.attrs["n_states_total"]):
+            raise AtlasError(f"{where}: states.parquet has {cols.n} states, the dataset "
                              f"was built from {ds.attrs['n_states_total']}")
-        self._cond = cond
-        leaf, code = cond["leaf"].to_numpy(np.int64), cond["code"].to_numpy(np.int64)
-        if "pass_id" in cond:
-            pid = cond["pass_id"].to_numpy(np.int64)
-        elif "time" in cond:  # an atlas built before the passes: find them now
-            pid = pass_ids(cond["time"].to_numpy(), leaf, spacecraft_of(cond), self.sampling.max_gap_s)
-        else:
-            pid = np.arange(len(cond), dtype=np.int64)
-        self.stats = CellStatistics.from_parts(octree, leaf, code, pid, self.sampling, self.k)
-        self.index = OccupancyIndex(leaf, code, cond["dst"].to_numpy(), self.n_leaves, self.k)
-        self.neighbours = NeighbourIndex(
-            {c: cond[c].to_numpy() for c in CONDITION_COLUMNS if c in cond}, leaf * self.k + code)
+        if len(octree.leaf_of_state) != cols.n:
+            raise AtlasError(f"{atlas_dir}: octree.npz places {len(octree.leaf_of_state)} states, "
+                             f"states.parquet holds {cols.n}")
+        self.columns = cols
+        # the octree's leaf of each state is the state table's `leaf` column (the build wrote
+        # one from the other): held once, int32, and checked below against the stored counts
+        octree.leaf_of_state = np.asarray(octree.leaf_of_state, dtype=index_dtype(self.n_leaves))
+        if "leaf" in cols.schema and not cols.equals("leaf", octree.leaf_of_state):
+            raise AtlasError(f"{where}: its leaf column is not octree.npz's leaf of each state "
+                             f"(the two files are from different builds)")
+        code = cols.ids("code", self.k)
+        if code.size and (code.min() < 0 or code.max() >= self.k):
+            raise AtlasError(f"{where}: regime codes outside [0, {self.k})")
+        key = octree.leaf_of_state.astype(index_dtype(self.n_leaves * self.k))
+        key *= self.k
+        key += code
+        del code
+        pid = self._pass_ids(cols, octree.leaf_of_state)
+        self.stats = CellStatistics.from_key(octree, key, pid, self.sampling, self.k)
+        del key, pid
+        self._check_counts(where)
+        self.neighbours = NeighbourIndex(cols, self.stats.counter.key)
+
+    def _pass_ids(self, cols: StateColumns, leaf: np.ndarray) -> np.ndarray:
+        if "pass_id" in cols.schema:
+            return cols.ids("pass_id", cols.n)
+        if "time" in cols.schema:  # an atlas built before the passes: find them now
+            frame = cols.frame([c for c in PASS_COLUMNS if c in cols.schema and c != "pass_id"])
+            return pass_ids(frame["time"].to_numpy(), leaf, spacecraft_of(frame),
+                            self.sampling.max_gap_s)
+        return np.arange(cols.n, dtype=index_dtype(cols.n))
+
+    def _check_counts(self, where) -> None:
+        """The windows per cell and regime of the states as read must be the stored ones."""
+        if "count" not in self.ds or "activity" not in self.ds["count"].dims:
+            return
+        stored = self.ds["count"].isel(activity=0).values
+        if stored.shape == (self.n_leaves, self.k) and not np.array_equal(
+                stored, self.stats.counter.counts_of()[0]):
+            raise AtlasError(f"{where}: the states' leaves and regimes do not give the counts "
+                             f"stored in the atlas dataset (octree.npz, states.parquet and "
+                             f"atlas.nc are from different builds)")
+
+    @property
+    def n_states(self) -> int:
+        """Number of states the atlas was built from."""
+        return self.columns.n
+
+    @cached_property
+    def index(self) -> OccupancyIndex:
+        """The Dst order of the states (built on first use: a Dst range, :meth:`occupancy`)."""
+        return OccupancyIndex.from_key(self.stats.counter.key, self.columns["dst"], self.n_leaves,
+                                       self.k, all_counts=self.stats.counter.counts_of()[0])
+
+    def mission_labels(self) -> tuple[np.ndarray, list[str]]:
+        """``(codes (N,) int16, names)``: the mission of each state as ``names[codes[i]]``
+        (read on first use; an old table without the column is all MMS, contract C3)."""
+        if "mission" not in self.columns.schema:
+            return np.zeros(self.n_states, dtype=np.int16), ["MMS"]
+        return self.columns.labels("mission")
 
     @property
     def min_count(self) -> float:
@@ -177,17 +231,11 @@ class Atlas:
             octree = Octree.load(atlas_dir / "octree.npz")
         except (OSError, ValueError, KeyError) as err:
             raise AtlasError(f"{atlas_dir / 'octree.npz'}: unreadable octree ({err})") from err
-        import pyarrow.parquet as pq
-
-        schema = pq.read_schema(atlas_dir / "states.parquet").names
-        missing = [c for c in ("leaf", "code", "dst") if c not in schema]
+        cols = StateColumns(atlas_dir / "states.parquet", CONDITION_COLUMNS)
+        missing = [c for c in ("leaf", "code", "dst") if c not in cols.schema]
         if missing:
             raise AtlasError(f"{atlas_dir / 'states.parquet'}: missing columns {missing}")
-        wanted = ["leaf", "code"] + [c for c in CONDITION_COLUMNS + PASS_COLUMNS if c in schema]
-        if "pass_id" in schema:
-            wanted = [c for c in wanted if c not in ("time", "mission", "probe")]
-        cond = pd.read_parquet(atlas_dir / "states.parquet", columns=wanted)
-        return cls(atlas_dir, ds, octree, cond)
+        return cls(atlas_dir, ds, octree, cols)
 
     @property
     def synthetic(self) -> bool:
@@ -241,7 +289,8 @@ class Atlas:
     def occupancy_near(self, k: int = DEFAULT_NEIGHBOURS, max_distance: float | None = None,
                        **target: float) -> np.ndarray:
         """(L, K) counts of the ``k`` states nearest the target condition (TS07D-style)."""
-        return self.index.counts_of_keys(self.neighbours.key[self.select_near(k, max_distance, **target)])
+        keys = self.neighbours.key[self.select_near(k, max_distance, **target)]
+        return np.bincount(keys, minlength=self.n_leaves * self.k).reshape(self.n_leaves, self.k)
 
     def counts_of(self, states=None) -> tuple[np.ndarray, np.ndarray]:
         """``(windows (L, K) int64, effective (L, K) float64)`` of a selection of states (an index

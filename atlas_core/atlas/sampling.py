@@ -202,17 +202,47 @@ class CellStatistics:
     """
 
     def __init__(self, octree, leaf, code, pass_id, model: SamplingModel, k: int) -> None:
+        self._setup(octree, StateCounter(leaf, code, pass_id, octree.n_leaves, k, model.rho),
+                    model, k)
+
+    def _setup(self, octree, counter: StateCounter, model: SamplingModel, k: int) -> None:
+        # per state only the counter's key and pass id (int32 when they fit): an atlas of
+        # 5 x 10^7 states opens in a few GB
         self.octree, self.model, self.k = octree, model, int(k)
-        self.leaf = np.asarray(leaf, dtype=np.int64)
-        self.code = np.asarray(code, dtype=np.int64)
-        self.pass_id = np.asarray(pass_id, dtype=np.int64)
         self.cells = CellTree.from_octree(octree.leaf_level, octree.leaf_ijk)
-        self.counter = StateCounter(self.leaf, self.code, self.pass_id, octree.n_leaves, k, model.rho)
+        self.counter = counter
         self.estimator = CellEstimator(self.cells, model.strengths)
 
     @classmethod
     def from_parts(cls, octree, leaf, code, pass_id, model: SamplingModel, k: int) -> CellStatistics:
         return cls(octree, leaf, code, pass_id, model, k)
+
+    @classmethod
+    def from_key(cls, octree, key, pass_id, model: SamplingModel, k: int) -> CellStatistics:
+        """From each state's combined key ``leaf * k + code`` (kept, not copied, when int32)."""
+        self = cls.__new__(cls)
+        self._setup(octree, StateCounter.from_key(key, pass_id, octree.n_leaves, k, model.rho),
+                    model, k)
+        return self
+
+    @property
+    def n_states(self) -> int:
+        return self.counter.n_states
+
+    @property
+    def leaf(self) -> np.ndarray:
+        """(N,) leaf of every state (a new array, from the counter's key)."""
+        return self.counter.key // self.k
+
+    @property
+    def code(self) -> np.ndarray:
+        """(N,) regime of every state (a new array, from the counter's key)."""
+        return self.counter.key % self.k
+
+    @property
+    def pass_id(self) -> np.ndarray:
+        """(N,) int64 pass id of every state (a new array, for writing the state table)."""
+        return self.counter.pass_id.astype(np.int64)
 
     @classmethod
     def fit(cls, octree, code, time, k: int, fold: np.ndarray, spacecraft=None,
@@ -263,7 +293,8 @@ class CellStatistics:
                         ) -> tuple[np.ndarray, np.ndarray]:
         """(L, A, K) windows and effective counts per activity bin: index 0 every (selected)
         state, index a >= 1 the states with ``act == a`` (``act`` (N,) over all states)."""
-        mask = np.ones(len(self.leaf), dtype=bool) if states is None else np.zeros(len(self.leaf), bool)
+        n = self.counter.n_states
+        mask = np.ones(n, dtype=bool) if states is None else np.zeros(n, bool)
         if states is not None:
             mask[states] = True
         parts = [self.counts_of(None if states is None else mask)]
