@@ -3,11 +3,13 @@
 **Per-window label.** A window with features ``x`` in atlas cell ``c`` gets the posterior
 regime probabilities ``p(k | x, c) ∝ p_c(k) p(x | k)``: the cell's regime probabilities under
 all states (the product layer's :func:`~atlas_core.atlas.product.estimates`, posterior mean)
-times the regime's generative likelihood (the VQ-VAE decoder,
-``RegimeModel.log_likelihood``, model space). The label is the most probable regime, ``p`` its
+times the regime's generative likelihood (``RegimeModel.log_likelihood``, model space: the
+regime's mixture density). The label is the most probable regime, ``p`` its
 probability. Where features alone are ambiguous (boundary layers, mixed windows) the place
 decides; where the place is ambiguous (a cell the boundaries sweep through) the features do. A
-window outside the atlas gets the atlas-wide regime mix as its prior (``leaf`` -1). The HAPI
+window outside the atlas gets the atlas-wide regime mix as its prior (``leaf`` -1), a window in
+a cell that holds no state of the atlas (other days, another spacecraft) its cell's prior
+pooled from the octree ancestors (the estimator's mean for an empty cell). The HAPI
 server (:mod:`atlas_core.service.hapi`) and ``atlas label`` both call :func:`window_labels`.
 
 **Intervals.** Consecutive windows of one spacecraft (``mission`` + ``probe``) with one label
@@ -54,30 +56,71 @@ def _atlas_positions(atlas, states: pd.DataFrame) -> np.ndarray:
     return reference_positions(gsm, *state_drivers(states))[0]
 
 
-def window_labels(atlas, states: pd.DataFrame, chunk: int = CHUNK) -> pd.DataFrame:
-    """Per window: ``time``, ``mission``, ``probe``, ``leaf``, ``regime`` (id), ``regime_name``,
-    ``p`` (its posterior probability) and ``prob`` ((N, K) float32 array in ``attrs``; also
-    available as :func:`probability_columns`). See the module docstring."""
-    from atlas_core.atlas.product import Condition, counts, estimates
+def label_logits(atlas, states: pd.DataFrame, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """``(leaf (N,), logits (N, K) float64)``: ``log p_c(k) + log p(x | k)`` of every window
+    (module docstring), each row shifted so that its maximum is 0. The label probabilities are
+    ``softmax(logits / T)`` (:func:`window_labels`)."""
+    from atlas_core.atlas.product import Condition, counts
 
     t0 = time.perf_counter()
     n, k = len(states), atlas.k
-    est = estimates(atlas, Condition())
     _, leaf = atlas.locate(_atlas_positions(atlas, states), outside="nan")
-    overall = counts(atlas, Condition()).per_regime.astype(np.float64) + 0.5
+    every = counts(atlas, Condition())
+    overall = every.per_regime.astype(np.float64) + 0.5
     overall /= overall.sum()
-    prob = np.empty((n, k), dtype=np.float32)
+    cells = np.unique(leaf[leaf >= 0])
+    cell_p = _cell_priors(atlas, every, cells)
+    logits = np.empty((n, k), dtype=np.float64)
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
         ll = np.asarray(atlas.model.log_likelihood(states.iloc[sl]), dtype=np.float64)
         lv = leaf[sl]
-        prior = np.where((lv >= 0)[:, None], est.at(np.maximum(lv, 0))[0], overall[None, :])
+        rows = np.searchsorted(cells, np.maximum(lv, 0)).clip(0, max(cells.size - 1, 0))
+        prior = (np.where((lv >= 0)[:, None], cell_p[rows], overall[None, :]) if cells.size
+                 else np.broadcast_to(overall, (lv.size, k)))
         logp = ll + np.log(np.clip(prior, 1e-12, None))
-        logp -= logp.max(axis=1, keepdims=True)
-        w = np.exp(logp)
-        prob[sl] = w / w.sum(axis=1, keepdims=True)
+        logits[sl] = logp - logp.max(axis=1, keepdims=True)
         log.info("labels: %d / %d windows (%.0f windows/s)", sl.stop, n,
                  sl.stop / max(time.perf_counter() - t0, 1e-9))
+    return leaf, logits
+
+
+def _cell_priors(atlas, every, cells: np.ndarray) -> np.ndarray:
+    """(len(cells), K) regime probabilities of the sorted ``cells`` under all states: the
+    posterior means of the atlas' estimator (contract C2, what the product layer's
+    ``estimates`` shows for a cell with data). A cell no state of the atlas fell in (windows of
+    other days or another spacecraft) has no estimate to show, but a prior all the same: the
+    estimator's mean for it is its octree ancestors' pooled mix."""
+    from atlas_core.atlas.product import Condition, estimates
+
+    if hasattr(atlas, "posterior"):
+        return np.asarray(atlas.posterior(every.effective, leaves=cells).p, dtype=np.float64)
+    p = estimates(atlas, Condition()).at(cells)[0]  # an atlas without C2: the empty cells
+    overall = every.per_regime / max(every.per_regime.sum(), 1)  # take the atlas-wide mix
+    return np.where(np.isfinite(p), p, overall[None, :])
+
+
+def tempered(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """(N, K) float32 ``softmax(logits / temperature)``: ``temperature`` > 1 spreads
+    probabilities that are too sure (fitted on held-out days,
+    :mod:`atlas_core.service.label_calibration`), 1 leaves them as the model states them."""
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"label temperature must be a positive number, got {temperature}")
+    z = logits / float(temperature)
+    z = z - z.max(axis=1, keepdims=True)
+    w = np.exp(z)
+    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def window_labels(atlas, states: pd.DataFrame, chunk: int = CHUNK,
+                  temperature: float = 1.0) -> pd.DataFrame:
+    """Per window: ``time``, ``mission``, ``probe``, ``leaf``, ``regime`` (id), ``regime_name``,
+    ``p`` (its posterior probability) and ``prob`` ((N, K) float32 array in ``attrs``; also
+    available as :func:`probability_columns`). See the module docstring; ``temperature``:
+    :func:`tempered` (the label is the same at any temperature, only ``p`` changes)."""
+    n = len(states)
+    leaf, logits = label_logits(atlas, states, chunk)
+    prob = tempered(logits, temperature)
     regime = prob.argmax(axis=1)
     out = pd.DataFrame({
         "time": states["time"].to_numpy("datetime64[ns]"),
@@ -87,7 +130,7 @@ def window_labels(atlas, states: pd.DataFrame, chunk: int = CHUNK) -> pd.DataFra
         "regime_name": np.asarray(atlas.names, dtype=object)[regime],
         "p": prob[np.arange(n), regime].astype(np.float64),
     })
-    out.attrs.update(prob=prob, names=list(atlas.names))
+    out.attrs.update(prob=prob, names=list(atlas.names), temperature=float(temperature))
     return out
 
 

@@ -31,3 +31,19 @@ def hapi_server(opened_atlas):
     yield f"http://{host}:{port}/hapi", server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def even_weeks(synth_states, tmp_path_factory):
+    """(atlas built on the even weeks of the small archive, the odd weeks' states): whole
+    weeks held out, for the label-calibration check."""
+    from atlas_core.atlas import build_atlas
+    from atlas_core.atlas.calibrate import split_halves
+    from atlas_core.states import read_states
+
+    states = read_states(synth_states)
+    train = split_halves(states["time"], "week")
+    out = tmp_path_factory.mktemp("atlas_even_weeks")
+    build_atlas(states[train].reset_index(drop=True), out,
+                train_config={"max_epochs": 3, "seed": 0})
+    return out, states[~train].reset_index(drop=True)
