@@ -95,8 +95,10 @@ def one_day(atlas, day_index: int) -> pd.DataFrame:
 
 
 def bench_flythrough(atlas, files, repeat: int = 3) -> None:
-    """One day at 1-minute resolution, ``repeat`` different days (each cold: its hours'
-    conditions never asked before), median and max."""
+    """One day at 1-minute resolution on ``repeat`` different days. With the drivers of each
+    hour, every day is run twice, interleaved and in alternating order: counted over the
+    selection's keys (now) and over dense (L, K) tables per condition (before), so load swings
+    hit both alike; the kNN searches of a day are cold for whichever runs first."""
     from atlas_core.atlas.product import Condition
     from atlas_core.service import flythrough as module
     from atlas_core.service.drivers import read_drivers
@@ -105,24 +107,36 @@ def bench_flythrough(atlas, files, repeat: int = 3) -> None:
     table = read_drivers(files)
     flythrough(atlas, one_day(atlas, 0), drivers=table)  # warm
     sparse = module.SPARSE_FACTOR
-    for label, kw, first, factor in (
-            ("drivers of each hour (24 kNN conditions, cold)", {"drivers": table}, 3, sparse),
-            ("drivers of each hour, BEFORE (dense (L, K) tables per condition)",
-             {"drivers": table}, 3, 10**15),
-            ("fixed condition -50 <= Dst <= 20 nT", {"cond": Condition(-50, 20)}, 5, sparse)):
-        module.SPARSE_FACTOR = factor  # 10**15: every condition counted over dense tables
-        dts, loads = [], []
-        for idx in range(first, first + repeat):
+    runs = {"now": [], "before": []}
+    loads = []
+    try:
+        for j, idx in enumerate(range(3, 3 + repeat)):
             traj = one_day(atlas, idx)
-            t0 = time.perf_counter()
-            out = flythrough(atlas, traj, **kw)
-            dts.append(time.perf_counter() - t0)
+            order = ("now", "before") if j % 2 == 0 else ("before", "now")
+            for which in order:
+                module.SPARSE_FACTOR = sparse if which == "now" else 10**15
+                t0 = time.perf_counter()
+                out = flythrough(atlas, traj, drivers=table)
+                runs[which].append(time.perf_counter() - t0)
             loads.append(os.getloadavg()[0])
-        print(f"flythrough 1 day x 1 min ({len(traj)} points), {label}: median {np.median(dts):.3f} s, "
-              f"max {max(dts):.3f} s over {repeat} days ({out['condition'].nunique()} conditions, "
-              f"{(out['regime'] >= 0).mean():.0%} points in cells with data on the last) "
-              f"[load {min(loads):.1f}-{max(loads):.1f}]")
-    module.SPARSE_FACTOR = sparse
+    finally:
+        module.SPARSE_FACTOR = sparse
+    now, before = np.array(runs["now"]), np.array(runs["before"])
+    print(f"flythrough 1 day x 1 min ({len(traj)} points), drivers of each hour (24 kNN "
+          f"conditions): median {np.median(now):.3f} s, max {now.max():.3f} s over {repeat} days; "
+          f"before (dense (L, K) tables per condition, same days interleaved): median "
+          f"{np.median(before):.3f} s, max {before.max():.3f} s; per-day ratio now/before median "
+          f"{np.median(now / before):.2f} ({(out['regime'] >= 0).mean():.0%} points in cells "
+          f"with data on the last day) [load {min(loads):.1f}-{max(loads):.1f}]")
+    dts = []
+    for idx in range(5, 5 + repeat):
+        traj = one_day(atlas, idx)
+        t0 = time.perf_counter()
+        out = flythrough(atlas, traj, cond=Condition(-50, 20))
+        dts.append(time.perf_counter() - t0)
+    print(f"flythrough 1 day x 1 min, fixed condition -50 <= Dst <= 20 nT: median "
+          f"{np.median(dts):.3f} s, max {max(dts):.3f} s over {repeat} days "
+          f"({(out['regime'] >= 0).mean():.0%} points in cells with data on the last) {load()}")
 
 
 def free_port() -> int:

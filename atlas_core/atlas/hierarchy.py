@@ -152,9 +152,13 @@ class CellTree:
         inv = inv.reshape(chain.shape)
         k = values.shape[1]
         counts = np.zeros((len(nodes), k))
+        flat, cols = counts.reshape(-1), np.arange(k)
         for j in range(chain.shape[1]):  # every leaf adds to each of its ancestors once
             first = (j == 0) | (chain[:, j] != chain[:, max(j - 1, 0)])
-            np.add.at(counts, inv[first, j], values[first])
+            # add.at on the flat table: the same additions in the same order as on (node, K)
+            # rows, several times faster (numpy's 1-D fast path)
+            np.add.at(flat, (inv[first, j][:, None] * k + cols).ravel(),
+                      np.ascontiguousarray(values[first], dtype=np.float64).ravel())
         n = counts.sum(axis=1)
         parent = np.searchsorted(nodes, self.parent[nodes])
         level = self.level[nodes]
