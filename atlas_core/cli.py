@@ -21,6 +21,30 @@ SUBCOMMANDS = [
 ]
 
 
+class LazyChoices:
+    """An argparse ``choices`` read from a heavy module only when argparse looks at it (when
+    that subcommand is parsed or its help shown), so ``atlas --help`` and every other command
+    start without importing the atlas and figure stacks (seconds of scipy/matplotlib imports)."""
+
+    def __init__(self, load):
+        self._load = load
+        self._values: list | None = None
+
+    def _get(self) -> list:
+        if self._values is None:
+            self._values = list(self._load())
+        return self._values
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __contains__(self, value) -> bool:
+        return value in self._get()
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atlas", description="Magnetosphere Atlas: from MMS files to a regime atlas."

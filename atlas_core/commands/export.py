@@ -17,9 +17,26 @@ import sys
 from pathlib import Path
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    from atlas_core.atlas.product import COLOR_ALIASES, COLORINGS, PLANES
+def _planes():
+    from atlas_core.atlas.product import PLANES
+
+    return PLANES
+
+
+def _colorings():
+    from atlas_core.atlas.product import COLOR_ALIASES, COLORINGS
+
+    return list(COLORINGS) + list(COLOR_ALIASES)
+
+
+def _formats():
     from atlas_core.figures import FORMATS
+
+    return FORMATS
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from atlas_core.cli import LazyChoices
 
     p = subparsers.add_parser(
         "export", help="export an octree slice as a PNG/SVG/PDF figure",
@@ -29,19 +46,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "shock, a legend or colour bar and a caption naming the condition and the "
                     "data.")
     p.add_argument("atlas_dir", help="an atlas directory (from `atlas build`)")
-    p.add_argument("--plane", default="xy", type=str.lower, choices=list(PLANES),
-                   help="slice plane, GSM (default xy)")
+    # metavars keep argparse from reading the lazy choices when the parser is built
+    p.add_argument("--plane", default="xy", type=str.lower, choices=LazyChoices(_planes),
+                   metavar="PLANE", help="slice plane, GSM: %(choices)s (default xy)")
     p.add_argument("--offset", type=float, default=0.0,
                    help="plane position along its normal axis, R_E (default 0)")
-    p.add_argument("--color", default="dominant", choices=list(COLORINGS) + list(COLOR_ALIASES),
-                   help="what colours the cells (default dominant)")
+    p.add_argument("--color", default="dominant", choices=LazyChoices(_colorings),
+                   metavar="COLOR", help="what colours the cells: %(choices)s (default dominant)")
     p.add_argument("--regime", type=int, default=0,
                    help="regime id for --color probability / storm_minus_quiet (default 0)")
     p.add_argument("--condition", default="all",
                    help="all, quiet, storm, a Dst range LO:HI in nT (either side may be empty), "
                         "e.g. -100:-50, or near:dst=-80,ddst=-10,k=8000 (default all)")
-    p.add_argument("--format", dest="fmt", default=None, type=str.lower, choices=list(FORMATS),
-                   help="png, svg or pdf (default: from --out's suffix, else png)")
+    p.add_argument("--format", dest="fmt", default=None, type=str.lower,
+                   choices=LazyChoices(_formats), metavar="FORMAT",
+                   help="%(choices)s (default: from --out's suffix, else png)")
     p.add_argument("--dpi", type=int, default=300, help="PNG resolution (at least 300)")
     p.add_argument("--bz", type=float, default=None,
                    help="IMF Bz for the magnetopause curve, nT (default: the selection's median)")

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from atlas_core.physics import coordinates
 from atlas_core.physics.boundaries import SW_ALPHA_RATIO, dynamic_pressure_npa
@@ -60,6 +59,8 @@ def ar1(rng: np.random.Generator, n: int, tau_samples: float, sigma: float = 1.0
     phi = np.exp(-1.0 / max(tau_samples, 1e-9))
     w = rng.standard_normal(n) * np.sqrt(1.0 - phi * phi)
     w[0] = rng.standard_normal()
+    from scipy.signal import lfilter  # here: importing scipy.signal costs seconds at start-up
+
     out = lfilter([1.0], [1.0, -phi], w)
     return sigma * out
 
