@@ -42,7 +42,7 @@ from atlas_core.atlas.conditioning import (
 from atlas_core.atlas.dataset import global_mix, load_dataset
 from atlas_core.atlas.errors import AtlasError, OutsideAtlasError
 from atlas_core.atlas.hierarchy import Estimate
-from atlas_core.atlas.passes import pass_ids, spacecraft_of
+from atlas_core.atlas.passes import number_in_state_order, pass_ids, spacecraft_of
 from atlas_core.atlas.posterior import dirichlet_posterior
 from atlas_core.atlas.sampling import CellStatistics, SamplingModel
 
@@ -159,7 +159,7 @@ class Atlas:
         key *= self.k
         key += code
         del code
-        pid = self._pass_ids(cols, octree.leaf_of_state)
+        pid = number_in_state_order(self._pass_ids(cols, octree.leaf_of_state))
         self.stats = CellStatistics.from_key(octree, key, pid, self.sampling, self.k)
         del key, pid
         self._check_counts(where)

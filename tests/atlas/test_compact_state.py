@@ -10,7 +10,7 @@ import pytest
 
 from atlas_core.atlas.columns import StateColumns
 from atlas_core.atlas.conditioning import OccupancyIndex, inclusive_bounds
-from atlas_core.atlas.passes import pass_sizes
+from atlas_core.atlas.passes import number_in_state_order, pass_sizes, pass_weights
 
 L, K, N = 200, 12, 30_000
 
@@ -68,6 +68,22 @@ def test_pass_sizes_of_a_small_and_a_large_selection():
     for sel in (pid[:300], pid):  # 300 << 5000 passes: sort path; all: bincount path
         expect = np.array([np.count_nonzero(sel == p) for p in sel[:200]])
         np.testing.assert_array_equal(pass_sizes(sel, 5000)[:200], expect)
+
+
+def test_passes_renumbered_in_row_order_group_the_same_states():
+    rng = np.random.default_rng(9)
+    runs = rng.integers(1, 30, 2000)  # passes as runs of rows, ids in a random order
+    old = np.repeat(rng.permutation(5000)[:runs.size], runs).astype(np.int32)
+    new = number_in_state_order(old)
+    assert new.dtype == np.int32
+    pairs = np.unique(np.stack([old, new]), axis=1)
+    assert pairs.shape[1] == runs.size == np.unique(old).size  # one new id per old pass
+    np.testing.assert_array_equal(np.unique(new), np.arange(runs.size))
+    assert np.all(np.diff(new) >= 0)  # contiguous passes: ids rise with the rows
+    sel = np.flatnonzero(rng.random(old.size) < 0.3)
+    for rho in (0.0, 0.5, 1.0):  # the same weights, whatever the numbering
+        np.testing.assert_array_equal(pass_weights(new[sel], rho, runs.size),
+                                      pass_weights(old[sel], rho, 5000))
 
 
 def test_state_columns_read_row_groups_compactly(tmp_path, states):
