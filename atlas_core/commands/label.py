@@ -22,11 +22,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--atlas", required=True, help="atlas directory")
     p.add_argument("--out", required=True, help="catalogue file (.csv or .xml)")
     p.add_argument("--name", help="catalogue name (default: from the file name)")
-    p.add_argument("--temperature", type=float, default=1.0,
+    p.add_argument("--temperature", type=float, default=None,
                    help="soften (T > 1) or sharpen (T < 1) the stated probabilities, "
-                        "p = softmax(logits / T); the labels do not change. Default 1: "
-                        "on held-out weeks of the synthetic year the untempered probabilities "
-                        "were the better calibrated (docs/services.md)")
+                        "p = softmax(logits / T); the labels do not change. Default: the "
+                        "temperature fitted on held-out weeks and saved in the atlas "
+                        "(ATLAS/label_calibration.json, `python -m "
+                        "atlas_core.service.label_calibration --save-to ATLAS`), else 1")
     p.set_defaults(func=run)
     return p
 
@@ -61,5 +62,8 @@ def run(args) -> int:
     except (AtlasError, ValueError, OSError) as err:
         print(f"atlas label: {err}", file=sys.stderr)
         return 2
-    print(f"{len(labels)} windows -> {len(intervals)} intervals: {csv_path}, {vot_path}")
+    temp, source = labels.attrs["temperature"], labels.attrs["temperature_source"]
+    print(f"{len(labels)} windows -> {len(intervals)} intervals: {csv_path}, {vot_path} "
+          f"(probabilities at temperature {temp:.3g}: "
+          f"{'untempered' if source == 'none' else source})")
     return 0

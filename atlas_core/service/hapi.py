@@ -269,6 +269,7 @@ def build_datasets(atlas, states: pd.DataFrame, labels: pd.DataFrame) -> dict[st
     common = {"cadence": "PT1M", "timeStampLocation": "center",
               "citation": cite["method"] + " " + " ".join(cite["acknowledgements"]),
               "x_synthetic": bool(atlas.synthetic), "x_software": cite["software"]}
+    label_info = {"x_label_temperature": float(labels.attrs.get("temperature", 1.0))}
     out = {}
     for key in sorted(set(craft)):
         rows = np.flatnonzero((craft == key).to_numpy())
@@ -293,7 +294,8 @@ def build_datasets(atlas, states: pd.DataFrame, labels: pd.DataFrame) -> dict[st
         ]
         did = f"{probe}_regime_labels"
         out[did] = HapiDataset(did, f"{mission} {probe}: regime labels per 2-min window", t, lab,
-                               {**common, "description": f"Per-window plasma-regime labels of "
+                               {**common, **label_info,
+                                "description": f"Per-window plasma-regime labels of "
                                 f"{mission} {probe} from the Magnetosphere Atlas ({len(names)} "
                                 "regimes learned without labels)."})
         st = states.iloc[rows]

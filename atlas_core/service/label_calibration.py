@@ -211,6 +211,10 @@ def main(argv=None) -> int:
     ap.add_argument("--states", type=Path, required=True, help="state table directory")
     ap.add_argument("--work", type=Path, required=True,
                     help="folder for the even-weeks atlas (built once) and report.json")
+    ap.add_argument("--save-to", type=Path, default=None, metavar="ATLAS",
+                    help="write the fitted temperature to ATLAS/label_calibration.json (the "
+                         "atlas built from all of STATES), which atlas label and atlas hapi "
+                         "then use")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from atlas_core.atlas import Atlas, build_atlas
@@ -227,7 +231,41 @@ def main(argv=None) -> int:
     report.update(states=str(args.states), atlas=str(atlas_dir))
     (args.work / "report.json").write_text(json.dumps(report, indent=1))
     _print(report)
+    if args.save_to is not None:
+        print(f"saved: {save_temperature(args.save_to, report)}")
     return 0
+
+
+def save_temperature(atlas_dir, report: dict) -> Path:
+    """Write the report's fitted temperature, with what it was fitted on and how it scored on
+    the test weeks, to ``atlas_dir``/:data:`~atlas_core.service.labels.TEMPERATURE_FILE`
+    (atomically)."""
+    import datetime
+    import os
+
+    from atlas_core.service.labels import TEMPERATURE_FILE
+
+    atlas_dir = Path(atlas_dir)
+    if not atlas_dir.is_dir():
+        raise FileNotFoundError(f"{atlas_dir}: no atlas directory")
+    codes = report["codes"]
+    record = {
+        "temperature": report["temperature"],
+        "method": "p = softmax(logits / T), T by maximum likelihood of the regime model's "
+                  "pass-smoothed codes on held-out weeks = 1 (mod 4) of an atlas built on the "
+                  "even weeks (atlas_core.service.label_calibration)",
+        "fitted_on": {k: report.get(k) for k in ("states", "atlas", "fit_windows",
+                                                 "test_windows")},
+        "test_weeks": {kind: {m: codes[kind][m] for m in ("ece", "log_loss", "brier",
+                                                           "mean_p", "agreement")}
+                       for kind in ("raw", "tempered")},
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    path = atlas_dir / TEMPERATURE_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path)
+    return path
 
 
 if __name__ == "__main__":

@@ -112,13 +112,41 @@ def tempered(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+TEMPERATURE_FILE = "label_calibration.json"
+"""In an atlas directory: the label temperature fitted on held-out weeks
+(:mod:`atlas_core.service.label_calibration` ``--save-to``), used by default."""
+
+
+def stored_temperature(atlas) -> tuple[float, str]:
+    """``(T, source)``: the temperature in the atlas' :data:`TEMPERATURE_FILE`, or ``(1.0,
+    "none")`` when it has none. A file that is not a positive number raises ValueError naming
+    the file."""
+    import json
+
+    path = Path(getattr(atlas, "atlas_dir", "")) / TEMPERATURE_FILE
+    if not path.is_file():
+        return 1.0, "none"
+    try:
+        record = json.loads(path.read_text())
+        t = float(record["temperature"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a label calibration file ({err})") from err
+    if not np.isfinite(t) or t <= 0:
+        raise ValueError(f"{path}: temperature must be a positive number, got {t}")
+    return t, str(path)
+
+
 def window_labels(atlas, states: pd.DataFrame, chunk: int = CHUNK,
-                  temperature: float = 1.0) -> pd.DataFrame:
+                  temperature: float | None = None) -> pd.DataFrame:
     """Per window: ``time``, ``mission``, ``probe``, ``leaf``, ``regime`` (id), ``regime_name``,
     ``p`` (its posterior probability) and ``prob`` ((N, K) float32 array in ``attrs``; also
     available as :func:`probability_columns`). See the module docstring; ``temperature``:
-    :func:`tempered` (the label is the same at any temperature, only ``p`` changes)."""
+    :func:`tempered` (the label is the same at any temperature, only ``p`` changes); None: the
+    atlas' fitted one (:func:`stored_temperature`), 1 when it has none."""
     n = len(states)
+    source = "given"
+    if temperature is None:
+        temperature, source = stored_temperature(atlas)
     leaf, logits = label_logits(atlas, states, chunk)
     prob = tempered(logits, temperature)
     regime = prob.argmax(axis=1)
@@ -130,7 +158,8 @@ def window_labels(atlas, states: pd.DataFrame, chunk: int = CHUNK,
         "regime_name": np.asarray(atlas.names, dtype=object)[regime],
         "p": prob[np.arange(n), regime].astype(np.float64),
     })
-    out.attrs.update(prob=prob, names=list(atlas.names), temperature=float(temperature))
+    out.attrs.update(prob=prob, names=list(atlas.names), temperature=float(temperature),
+                     temperature_source=source)
     return out
 
 

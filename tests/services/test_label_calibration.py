@@ -59,7 +59,15 @@ def test_tempered_keeps_the_label_and_spreads_the_probability():
         tempered(logits, 0.0)
 
 
-def test_heldout_weeks_labels_have_finite_probabilities_and_a_report(even_weeks, tmp_path):
+@pytest.fixture(scope="module")
+def small_report(even_weeks):
+    from atlas_core.atlas import Atlas
+
+    atlas_dir, heldout = even_weeks
+    return heldout_calibration(Atlas.open(atlas_dir), heldout)
+
+
+def test_heldout_weeks_labels_have_finite_probabilities_and_a_report(even_weeks, small_report):
     """Held-out windows often fall in cells the atlas holds no state in; each still gets a
     prior (its ancestors' mix) and a finite probability, and the report is complete."""
     from atlas_core.atlas import Atlas
@@ -79,7 +87,7 @@ def test_heldout_weeks_labels_have_finite_probabilities_and_a_report(even_weeks,
     np.testing.assert_array_equal(tempered_labels["regime"], labels["regime"])
     assert (tempered_labels["p"] <= labels["p"] + 1e-6).all()
 
-    report = heldout_calibration(atlas, heldout)
+    report = small_report
     assert report["fit_windows"] > 0 and report["test_windows"] > 0
     assert report["fit_windows"] + report["test_windows"] == len(heldout)
     assert report["temperature"] > 0
@@ -113,3 +121,35 @@ def test_label_command_temperature(small_atlas, tmp_path, capsys):
     assert soft["regime"].tolist() == sure["regime"].tolist()  # same intervals, less sure
     assert (soft["mean_probability"] <= sure["mean_probability"] + 1e-4).all()
     assert soft["mean_probability"].mean() < sure["mean_probability"].mean()
+
+
+def test_a_saved_temperature_is_what_label_uses(small_atlas, small_report, tmp_path, capsys):
+    import shutil
+
+    import pandas as pd
+
+    from atlas_core.atlas import Atlas
+    from atlas_core.cli import main
+    from atlas_core.service.label_calibration import save_temperature
+    from atlas_core.service.labels import TEMPERATURE_FILE, label_logits, window_labels
+
+    atlas_dir = tmp_path / "atlas"
+    shutil.copytree(small_atlas, atlas_dir)
+    report = dict(small_report, temperature=3.0)  # a clearly non-unit temperature
+    path = save_temperature(atlas_dir, report)
+    assert json.loads(path.read_text())["temperature"] == 3.0
+    atlas = Atlas.open(atlas_dir)
+    states = pd.read_parquet(atlas_dir / "states.parquet").iloc[:400]
+    labels = window_labels(atlas, states)
+    assert labels.attrs["temperature"] == 3.0 and labels.attrs["temperature_source"] == str(path)
+    _, logits = label_logits(atlas, states)
+    np.testing.assert_allclose(labels.attrs["prob"], tempered(logits, 3.0), rtol=1e-6)
+    assert window_labels(atlas, states, temperature=1.0)["p"].mean() > labels["p"].mean()
+    out = tmp_path / "labels.csv"
+    assert main(["label", str(atlas_dir / "states.parquet"), "--atlas", str(atlas_dir),
+                 "--out", str(out)]) == 0
+    assert "temperature 3" in capsys.readouterr().out
+    (atlas_dir / TEMPERATURE_FILE).write_text("{not json")
+    assert main(["label", str(atlas_dir / "states.parquet"), "--atlas", str(atlas_dir),
+                 "--out", str(out)]) == 2
+    assert TEMPERATURE_FILE in capsys.readouterr().err
