@@ -217,6 +217,34 @@ def run_build(states: Path, reference: Path, out: Path, scheduler: str | None,
     return info
 
 
+def profile_conditions(atlas: Path, top: int = 14) -> None:
+    """cProfile (internal time) of a new wide Dst range, a mission condition and a storm range
+    on an opened atlas whose Dst order is built: what a condition change spends its time on."""
+    import cProfile
+    import pstats
+
+    from atlas_core.atlas import Atlas
+    from atlas_core.atlas.product import Condition, counts, estimates, slice_table
+
+    a = Atlas.open(atlas)
+    a.index  # noqa: B018 - the Dst order, built once, outside the profiles
+    slice_table(a, "xy", 0.0, Condition(), "dominant")
+    for name, cond in [("wide Dst range (-23..20 nT)", Condition(dst_min=-23.0, dst_max=20.0)),
+                       ("mission (Cluster)", Condition(mission="Cluster")),
+                       ("storm (Dst <= -66 nT)", Condition(dst_max=-66.0))]:
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.enable()
+        c = counts(a, cond)
+        t1 = time.perf_counter()
+        estimates(a, cond)
+        prof.disable()
+        t2 = time.perf_counter()
+        print(f"== {name}: {c.n_states:,} states; counts {t1 - t0:.2f} s, estimates "
+              f"{t2 - t1:.2f} s (load {os.getloadavg()[0]:.1f})")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
 def run_dashboard(atlas: Path, repeats: int) -> dict:
     """The dashboard's data side at scale: open the atlas as a dashboard session does (the
     Atlas, then the DataStore over it), then time the product-layer calls each interaction
@@ -333,6 +361,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="Dask workers in 'all'")
     ap.add_argument("--repeats", type=int, default=6)
     ap.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    ap.add_argument("--profile", action="store_true",
+                    help="dashboard: profile three condition changes instead of timing")
     a = ap.parse_args(argv)
     tag = f"{a.n // 1_000_000}m" if a.n >= 1_000_000 else f"{a.n // 1000}k"
     states = a.states or OUT / f"scale{tag}"
@@ -344,6 +374,9 @@ def main(argv=None) -> int:
                         a.max_states)
         if not a.json:
             print_build(res)
+    elif a.stage == "dashboard" and a.profile:
+        profile_conditions(a.out or OUT / f"atlas{tag}")
+        return 0
     elif a.stage == "dashboard":
         res = run_dashboard(a.out or OUT / f"atlas{tag}", a.repeats)
         if not a.json:

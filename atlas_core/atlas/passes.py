@@ -215,7 +215,7 @@ class StateCounter:
         n_keys = self.n_leaves * self.k
         windows = np.bincount(key, minlength=n_keys).reshape(self.n_leaves, self.k)
         effective = effective_counts(key, pass_id, n_keys, self.rho, self.n_passes)
-        return windows.astype(np.int64), effective.reshape(self.n_leaves, self.k)
+        return windows.astype(np.int64, copy=False), effective.reshape(self.n_leaves, self.k)
 
     def counts_of(self, states: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(windows (L, K) int64, effective (L, K) float64)`` of the states with these indices
