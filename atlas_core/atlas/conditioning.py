@@ -164,7 +164,9 @@ class OccupancyIndex:
         self._all = (np.bincount(key, minlength=self.n_leaves * self.k).reshape(n_leaves, k)
                      if all_counts is None else all_counts)
         finite = np.flatnonzero(np.isfinite(dst))
-        order = finite[np.argsort(dst[finite], kind="stable")]
+        # ties in any order (an unstable sort is 2-3x faster at 5 x 10^7 states): a range's
+        # states are sorted after (states_in) and its counts are sums
+        order = finite[np.argsort(dst[finite])]
         self.order = order.astype(np.int32 if dst.size < 2**31 else np.int64)
         self.dst_sorted = dst[self.order]
         self.n_states = int(dst.size)
