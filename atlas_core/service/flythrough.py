@@ -143,13 +143,13 @@ def flythrough(atlas, trajectory: pd.DataFrame, drivers: pd.DataFrame | None = N
         hours = times.astype("datetime64[h]")
         uniq, first, inv = np.unique(hours, return_index=True, return_inverse=True)
         have = atlas_drivers(atlas)
-        columns = _driver_columns()
-        hourly = along.iloc[first]
+        columns = {name: col for name, col in _driver_columns().items() if col in along}
+        # the hours' driver values as one float block (a pandas row per hour is slow)
+        hourly = along.iloc[first][list(columns.values())].to_numpy(np.float64)
         groups = {}  # hours with identical drivers share one condition (one estimate)
         for j in range(uniq.size):
             rows = np.flatnonzero(inv == j)
-            values = hourly.iloc[j].to_dict()
-            values = {name: values.get(col) for name, col in columns.items()}
+            values = dict(zip(columns, hourly[j].tolist(), strict=True))
             try:
                 c = condition_from_drivers(atlas, values, k, have=have)
             except AtlasError:
