@@ -66,6 +66,7 @@ def test_info_units_fill_and_subsets(span):
     labels = json.loads(_get(f"{base}/info?dataset=mms1_regime_labels")[3])
     probs = next(p for p in labels["parameters"] if p["name"] == "probabilities")
     assert probs["size"] == [len(probs["label"])] and probs["units"] == "dimensionless"
+    assert labels["x_label_temperature"] == 1.0  # no temperature saved in the small atlas
 
 
 def test_hapiclient_reads_csv_and_binary_identically(span, opened_atlas, tmp_path):
