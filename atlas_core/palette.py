@@ -35,6 +35,16 @@ def load_palette() -> dict:
         raise RuntimeError(f"{path}: cannot read the regime palette ({err})") from err
 
 
+def regime_family(name: str) -> str | None:
+    """The palette family a regime name belongs to (the first whose keywords occur in it),
+    None when none matches."""
+    low = str(name).lower()
+    for fam in load_palette()["families"]:
+        if any(kw in low for kw in fam["keywords"]):
+            return fam["family"]
+    return None
+
+
 def regime_colors(names: list[str]) -> list[str]:
     """One hex colour per regime, in regime-id order, from the regimes' names.
 
@@ -42,20 +52,16 @@ def regime_colors(names: list[str]) -> list[str]:
     family whose shades ran out, take the fallback colours in order.
     """
     palette = load_palette()
-    families = palette["families"]
-    used = {f["family"]: 0 for f in families}
+    shades = {f["family"]: f["shades"] for f in palette["families"]}
+    used = dict.fromkeys(shades, 0)
     fallback = iter(palette["fallback"] * (1 + len(names) // len(palette["fallback"])))
     colors = []
     for name in names:
-        low = str(name).lower()
+        family = regime_family(name)
         color = None
-        for fam in families:
-            if any(kw in low for kw in fam["keywords"]):
-                i = used[fam["family"]]
-                if i < len(fam["shades"]):
-                    color = fam["shades"][i]
-                    used[fam["family"]] = i + 1
-                break
+        if family is not None and used[family] < len(shades[family]):
+            color = shades[family][used[family]]
+            used[family] += 1
         colors.append(color or next(fallback))
     return colors
 
