@@ -3,66 +3,77 @@
 Serve it with ``atlas serve ATLAS_DIR`` (127.0.0.1 by default) or
 ``panel serve dashboard/app.py --args ATLAS_DIR`` (or ``ATLAS_DIR=... panel serve ...``).
 
-Per browser session: one :class:`Filters`, one :class:`DataStore`, one set of views. Shared
-between sessions: only the read-only opened atlas, through ``pn.cache``.
+Per browser session: one :class:`Filters`, one :class:`DataStore`, one set of views (a tab's
+views are made when the tab is first opened). Shared between sessions: only the read-only
+opened atlas and what the product layer caches on it (``pn.cache``); nothing mutable lives at
+module level.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
-import holoviews as hv
-import panel as pn
-from panel.io.resources import CDN_DIST
-from panel.theme.fast import Fast
-from panel.viewable import Viewer
+# every script and stylesheet from this server: Panel resolves the stylesheets of components made
+# after the first render (a tab opened later) by this setting, and Bokeh's default is its CDN
+os.environ.setdefault("BOKEH_RESOURCES", "server")
+
+import holoviews as hv  # noqa: E402
+import panel as pn  # noqa: E402
+from bokeh.models import CustomJS  # noqa: E402
+from panel.io.resources import CDN_DIST, LOCAL_DIST  # noqa: E402
+from panel.theme.fast import Fast  # noqa: E402
+from panel.viewable import Viewer  # noqa: E402
 
 if __package__ in (None, ""):  # run as a script by `panel serve dashboard/app.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.filters import Filters  # noqa: E402
+from dashboard.filters import CONDITION_PARAMS, VIEWS, Filters  # noqa: E402
 from dashboard.palette import ASSETS  # noqa: E402
 from dashboard.store import DataStore, StoreError, open_atlas  # noqa: E402
 from dashboard.views.controls import controls  # noqa: E402
-from dashboard.views.coverage import CoverageView  # noqa: E402
-from dashboard.views.export import ExportView  # noqa: E402
-from dashboard.views.inspector import InspectorView  # noqa: E402
-from dashboard.views.legend import LegendView, banner  # noqa: E402
-from dashboard.views.occupancy import OccupancyView  # noqa: E402
-from dashboard.views.slice import SliceView  # noqa: E402
+from dashboard.views.legend import LegendView, header  # noqa: E402
+from dashboard.views.nowcast import NowcastView  # noqa: E402
+from dashboard.views.pages import PAGES  # noqa: E402
+from dashboard.warmup import start_warm_up  # noqa: E402
 
-DEFAULT_ATLAS = Path(__file__).resolve().parents[1] / "data" / "atlas"
+DEFAULT_ATLAS = Path(__file__).resolve().parents[1] / "data" / "atlas1y"
 TITLE = "Magnetosphere Atlas"
+SYSTEM_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+"""The page font: fonts every system has, so that nothing is fetched from a font service."""
+BOUNDARY_INPUTS = (*CONDITION_PARAMS, "slice_color", "boundaries")
+"""Filters that change the selection whose median solar wind the boundaries show."""
+KEPT = "map3d"
+"""The tab whose view stays in the page once made (shown or hidden, see App.__init__)."""
 
 
 @pn.cache(max_items=4)
 def load_atlas(atlas_dir: str):
-    """The opened atlas, shared read-only by every session of this process."""
-    return open_atlas(atlas_dir)
+    """The opened atlas, shared read-only by every session of this process (its shared caches
+    are filled in the background from the start, :mod:`dashboard.warmup`)."""
+    atlas = open_atlas(atlas_dir)
+    start_warm_up(atlas)
+    return atlas
 
 
 def _extensions() -> None:
     hv.extension("bokeh", logo=False)
-    pn.extension("tabulator", "vtk", raw_css=[(ASSETS / "atlas.css").read_text(encoding="utf-8")],
-                 notifications=True)
-
-
-SYSTEM_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-"""The page font: fonts every system has, so that nothing is fetched from a font service."""
+    # a 2D canvas for every plot: WebGL adds nothing for these sizes, and a software GL logs
+    # "GPU stall due to ReadPixels" warnings for every read-back
+    hv.renderer("bokeh").webgl = False
+    pn.extension("tabulator", "vtk", raw_css=[(ASSETS / "atlas.css").read_text(encoding="utf-8")])
 
 
 class OfflineFast(Fast):
     """Panel's Fast design without its web font, so that the page loads offline.
 
-    Fast lists the Open Sans stylesheet of fonts.googleapis.com as a resource, and Panel adds
-    the resources of the page's design to every page: the one request a page made off the
-    dashboard's server, which failed on an offline machine or cluster
-    (``ERR_NAME_NOT_RESOLVED``). Everything else (Bokeh, Panel, Fast components, Tabulator,
-    vtk.js) Panel serves itself; the page uses :data:`SYSTEM_FONTS` instead.
+    Fast lists the Open Sans stylesheet of fonts.googleapis.com as a resource; everything else
+    (Bokeh, Panel, Fast components, Tabulator, vtk.js) Panel serves itself.
     """
 
     _resources = {
@@ -76,34 +87,93 @@ class OfflineFast(Fast):
 class App(Viewer):
     """The whole page for one session."""
 
-    def __init__(self, atlas_dir: str | Path, sync_url: bool = True, **params):
+    def __init__(self, atlas_dir: str | Path, sync_url: bool = True, file_roots=(), **params):
         super().__init__(**params)
+        self.file_roots = tuple(Path(p) for p in file_roots)  # folders the server may read
         atlas = load_atlas(str(Path(atlas_dir).expanduser().resolve()))
-        self.store = DataStore(atlas)
-        self.filters = Filters()
-        self.filters.set_regime_count(self.store.k)
-        self.filters.set_leaf_count(self.store.n_leaves)
+        self.store = DataStore(atlas, file_roots=self.file_roots)
+        self.filters = f = Filters()
+        f.set_drivers(self.store.drivers())
+        f.set_regime_count(self.store.k)
+        f.set_leaf_count(self.store.n_leaves)
+        f.set_missions(self.store.missions())
         lo, hi = self.store.extent
-        self.filters.set_extent(float(lo.min()), float(hi.max()))
+        f.set_extent(float(lo.min()), float(hi.max()))
         self.messages = pn.pane.Alert("", alert_type="warning", visible=False,
                                       sizing_mode="stretch_width", css_classes=["atlas-messages"])
+        self._notes: list[str] = []
+        self._auto = False
         if sync_url:
             self._sync_url()
-        kw = dict(store=self.store, filters=self.filters)
-        self.coverage = CoverageView(**kw)
-        self.slice = SliceView(**kw)
-        self.inspector = InspectorView(**kw)
-        self.occupancy = OccupancyView(**kw)
-        self.legend = LegendView(**kw)
-        self.export = ExportView(**kw)
-        self._tabs = None
-        self._3d_tab = -1
-        self.violins = self._violins(kw)
-        self.regime3d = self._regime3d()
-        self.filters.param.watch(self._on_condition, ["mode", "show", "quiet_dst", "storm_dst",
-                                                      "target_dst", "target_ddst", "k_near"])
+        self._follow_selection()
+        f.param.watch(self._follow_selection, list(BOUNDARY_INPUTS))
+        f.param.watch(self._chosen_boundaries, ["pdyn", "imf_bz"])
+        f.param.watch(self._show_warnings, list(CONDITION_PARAMS))
+        self.legend = LegendView(store=self.store, filters=f)
+        self._pages = {name: pn.Column(sizing_mode="stretch_width") for name in VIEWS}
+        self._views: dict[str, list] = {}
+        # the 3D map lives beside the tabs, shown or hidden, never removed: the browser would
+        # tear down its WebGL view on every tab change (and vtk.js logs GL warnings doing so)
+        self._tabs = pn.Tabs(*[(VIEWS[n], pn.Spacer(height=0) if n == KEPT else self._pages[n])
+                               for n in VIEWS], dynamic=True, sizing_mode="stretch_width",
+                             css_classes=["atlas-tabs"])
+        # hidden by moving it off stage at its full size (display: none would make the WebGL
+        # view 0 x 0 px, and vtk.js then logs a burst of GL warnings)
+        self._kept = pn.Column(self._pages[KEPT], sizing_mode="stretch_width",
+                               css_classes=[] if f.view == KEPT else ["atlas-offstage"])
+        self._tabs.active = list(VIEWS).index(f.view)
+        self._tabs.param.watch(self._on_tab, "active")
+        f.param.watch(self._on_view, "view")
+        if f.view == KEPT and pn.state.curdoc is not None:
+            # the browser-side fixes of the 3D view (_install_fixes) are installed when the
+            # page is ready: a 3D view sent with the first page would be drawn without them
+            pn.state.onload(lambda: self._open(KEPT))
+        else:
+            self._open(f.view)
 
-    # --- URL -------------------------------------------------------------------------------
+    # --- tabs -------------------------------------------------------------------------------
+
+    def _open(self, name: str) -> None:
+        """Make a tab's views the first time it is shown."""
+        if name in self._views:
+            return
+        kw = dict(store=self.store, filters=self.filters)
+        try:
+            views, layout = PAGES[name](kw, self.legend)
+        except Exception as err:  # keep the rest of the page if one view cannot be made
+            views, layout = [], pn.pane.Alert(f"{VIEWS[name]} unavailable: {err}",
+                                              alert_type="danger")
+        self._views[name] = views
+        self._pages[name].objects = [layout]
+
+    def _on_tab(self, event) -> None:
+        self.filters.view = list(VIEWS)[event.new]
+
+    def _on_view(self, event) -> None:
+        self._open(event.new)
+        self._kept.css_classes = [] if event.new == KEPT else ["atlas-offstage"]
+        index = list(VIEWS).index(event.new)
+        if self._tabs.active != index:
+            self._tabs.active = index
+
+    # --- boundaries follow the selection unless the user chose values ----------------------
+
+    def _follow_selection(self, *_) -> None:
+        f = self.filters
+        if f.boundaries != "selection":
+            return
+        sw = self.store.solar_wind(f.boundary_condition())
+        self._auto = True
+        try:
+            f.param.update(pdyn=round(sw.pdyn_npa, 2), imf_bz=round(sw.bz_nt, 2))
+        finally:
+            self._auto = False
+
+    def _chosen_boundaries(self, *_) -> None:
+        if not self._auto:
+            self.filters.boundaries = "chosen"
+
+    # --- URL and messages -------------------------------------------------------------------
 
     def _sync_url(self) -> None:
         """Keep the controls and the URL in step, so that a view can be shared. Values from a
@@ -117,8 +187,6 @@ class App(Viewer):
         if notes:
             self._warn(notes)
         location.search = "?" + urlencode(self._clean_query())
-        # the browser reports its URL after the session starts: values that param refuses then
-        # arrive in on_error, and are clamped the same way
         location.sync(self.filters, Filters.URL, on_error=self._on_url_error)
 
     def _on_url_error(self, _refused: dict) -> None:
@@ -131,7 +199,6 @@ class App(Viewer):
         location.update_query(**self._clean_query())
 
     def _clean_query(self) -> dict[str, str]:
-        """The filters as URL query values."""
         clean = {}
         for pname, qname in Filters.URL.items():
             value = self.filters.param[pname].serialize(getattr(self.filters, pname))
@@ -140,84 +207,30 @@ class App(Viewer):
 
     def _warn(self, lines: list[str]) -> None:
         """Add lines to the page's message box (the newest 8 are kept)."""
-        self._notes = (getattr(self, "_notes", []) + [ln for ln in lines if ln])[-8:]
+        new = [ln for ln in dict.fromkeys(lines) if ln and ln not in self._notes]
+        self._notes = (self._notes + new)[-8:]
         self.messages.object = "\n".join(f"- {line}" for line in self._notes)
         self.messages.visible = bool(self._notes)
 
-    # --- views that need optional parts ----------------------------------------------------
-
-    def _violins(self, kw):
-        try:
-            from dashboard.views.violins import ViolinView
-
-            return ViolinView(**kw)
-        except Exception as err:  # keep the rest of the page when the model cannot sample
-            return pn.pane.Alert(f"Feature violins unavailable: {err}", alert_type="danger")
-
-    def _regime3d(self):
-        try:
-            from dashboard.views.regime3d import Regime3DView
-
-            view = Regime3DView(names=self.store.labels, colors=self.store.colors)
-            view.set_data(*self.store.voxel_data(self.filters.current()))
-            # one solar-wind condition for every boundary drawn on the page
-            view.param.update(bz_nt=self.filters.imf_bz, pdyn_npa=min(self.filters.pdyn, 30.0))
-            self.filters.param.watch(lambda e: view.param.update(
-                bz_nt=self.filters.imf_bz, pdyn_npa=min(self.filters.pdyn, 30.0)), ["imf_bz", "pdyn"])
-            return view
-        except Exception as err:  # VTK without an off-screen GL, or E2's view not present
-            return pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
-
-    def _on_condition(self, *_):
-        # the 3D scene takes ~1-2 s to rebuild: only while its tab is shown, else on showing it
-        self._3d_stale = True
-        if self._tabs is not None and self._tabs.active == self._3d_tab:
-            self._refresh_3d()
+    def _show_warnings(self, *_) -> None:
         if self.store.warnings:
             self._warn(self.store.warnings[-3:])
             self.store.warnings.clear()
 
-    def _refresh_3d(self, *_):
-        if getattr(self, "_3d_stale", False) and hasattr(self.regime3d, "set_data"):
-            self._3d_stale = False
-            self.regime3d.set_data(*self.store.voxel_data(self.filters.current()))
-
-    def _on_tab(self, event):
-        if event.new == self._3d_tab:
-            self._refresh_3d()
-
-    # --- layout ----------------------------------------------------------------------------
+    # --- layout -----------------------------------------------------------------------------
 
     def main(self) -> pn.Column:
-        view3d = self.regime3d
-        if hasattr(view3d, "panel"):
-            try:
-                view3d = view3d.panel()
-            except Exception as err:  # keep the rest of the page if the 3D view fails
-                view3d = pn.pane.Alert(f"3D regime map unavailable: {err}", alert_type="danger")
-        self._tabs = tabs = pn.Tabs(
-            ("Octree slice", pn.Row(
-                pn.Column(self.slice, self.export, sizing_mode="stretch_width"),
-                pn.Column("## Cell inspector", self.inspector, sizing_mode="stretch_width"),
-                sizing_mode="stretch_width")),
-            ("Orbital coverage", self.coverage),
-            ("Feature violins", self.violins),
-            ("Quiet vs storm", self.occupancy),
-            ("3D regime map", view3d),
-            ("Regimes", self.legend),
-            dynamic=True, sizing_mode="stretch_width", css_classes=["atlas-tabs"],
-        )
-        self._3d_tab = 4
-        tabs.param.watch(self._on_tab, "active")
-        return pn.Column(banner(self.store), self.messages,
+        return pn.Column(header(self.store), self.messages,
                          pn.pane.HTML(self.legend.legend_html(), sizing_mode="stretch_width"),
-                         tabs, sizing_mode="stretch_width")
+                         self._tabs, self._kept, sizing_mode="stretch_width")
 
     def template(self):
         tmpl = pn.template.FastListTemplate(
             title=TITLE, logo=str(ASSETS / "logo.svg"), favicon=str(ASSETS / "logo.svg"),
             design=OfflineFast, font=SYSTEM_FONTS,
-            sidebar=[controls(self.filters, self.store)], main=[self.main()],
+            sidebar=[controls(self.filters, self.store),
+                     NowcastView(store=self.store, filters=self.filters)],
+            main=[self.main()],
             accent="#0072B2", sidebar_width=330, theme_toggle=False,
         )
         return tmpl
@@ -226,24 +239,55 @@ class App(Viewer):
         return self.main()
 
 
+def _install_fixes() -> None:
+    """Local stylesheets for every component, and browser-side fixes the page runs once it is
+    ready (see ``assets/vtk_remove_fix.js``).
+
+    Panel points the stylesheets of the components it makes at its CDN unless the document
+    names the server's own folder (``dist_url``), which it does only once the first page has
+    been rendered: the components of a tab opened later then asked cdn.holoviz.org for their
+    CSS (ERR_NAME_NOT_RESOLVED offline). The document names it from the start here.
+    """
+    doc = pn.state.curdoc
+    if doc is not None:
+        rel = pn.state.rel_path
+        doc._template_variables["dist_url"] = f"{rel}/{LOCAL_DIST}" if rel else LOCAL_DIST
+        code = (ASSETS / "vtk_remove_fix.js").read_text(encoding="utf-8")
+        doc.js_on_event("document_ready", CustomJS(code=code))
+
+
+def _release(_session_context) -> None:
+    """A session closed: collect its objects now and hand freed heap back to the system (glibc
+    keeps freed memory in its arenas otherwise, and the server's footprint only grows)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def error_page(message: str):
     return pn.Column(f"# {TITLE}", pn.pane.Alert(f"**Cannot start the dashboard.** {message}",
                                                  alert_type="danger", css_classes=["atlas-error"]))
 
 
-def create_app(atlas_dir: str | Path, sync_url: bool = True):
+def create_app(atlas_dir: str | Path, sync_url: bool = True, file_roots=()):
     """A servable page for one session (the entry point for ``atlas serve``, ``panel serve``
-    and the load test). A missing or corrupt atlas gives a page that says so."""
+    and the load test). A missing or corrupt atlas gives a page that says so. ``file_roots``:
+    folders given to ``atlas serve --files`` (kept for the services' file-reading controls)."""
     _extensions()
+    _install_fixes()
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(_release)
     try:
-        return App(atlas_dir, sync_url=sync_url).template()
+        return App(atlas_dir, sync_url=sync_url, file_roots=file_roots).template()
     except StoreError as err:
         return error_page(str(err))
 
 
 def atlas_dir_from_argv(argv: list[str] | None = None) -> Path:
     """ATLAS_DIR from ``panel serve dashboard/app.py --args ATLAS_DIR``, else $ATLAS_DIR, else
-    ``data/atlas``."""
+    ``data/atlas1y``."""
     argv = sys.argv[1:] if argv is None else argv
     if argv:
         return Path(argv[0])

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
+import pandas as pd
 import param
 
 from atlas_core.atlas.product import Condition
@@ -23,10 +25,28 @@ SLICE_COLORS = {
     "dominant": "dominant regime",
     "probability": "probability of a regime",
     "entropy": "entropy (bits)",
-    "count": "state count",
+    "count": "windows per cell",
     "storm_minus_quiet": "storm − quiet probability of a regime",
 }
-COVERAGE_COLORS = {"count": "count (log)", "regime": "regime", "dst": "mean Dst", "mission": "mission"}
+COVERAGE_COLORS = {"count": "windows (log)", "regime": "regime", "dst": "mean Dst",
+                   "mission": "mission"}
+VIEWS = {
+    "slice": "Octree slice", "maps": "MLT–R and X–ρ maps", "series": "Time series and orbit",
+    "coverage": "Orbital coverage", "violins": "Feature violins", "occupancy": "Quiet vs storm",
+    "map3d": "3D regime map", "regimes": "Regimes",
+}
+"""The page's tabs: URL name -> title."""
+
+NEAR_DRIVERS = {"dst": "Dst", "ddst": "dDst/dt", "imf_bz": "IMF Bz", "sw_pdyn": "Pdyn",
+                "sw_v": "V_sw"}
+"""Drivers a nearest-neighbour target can use (names of conditioning.NEIGHBOUR_PARAMETERS) ->
+their button labels; the atlas may hold only some of them."""
+TARGETS = {"dst": "target_dst", "ddst": "target_ddst", "imf_bz": "target_imf_bz",
+           "sw_pdyn": "target_sw_pdyn", "sw_v": "target_sw_v"}
+"""Driver -> the parameter holding its target value."""
+CONDITION_PARAMS = ("mode", "show", "quiet_dst", "storm_dst", "near_drivers", *TARGETS.values(),
+                    "k_near", "mission")
+"""The parameters that change the activity condition (every view that shows one watches them)."""
 
 DST_OPEN = 500.0
 """Dst range slider ends, nT: a range touching +-DST_OPEN is open on that side."""
@@ -64,16 +84,39 @@ class Filters(param.Parameterized):
                               doc="nearest mode: target Dst, nT")
     target_ddst = param.Number(default=-5.0, bounds=(-100.0, 100.0),
                                doc="nearest mode: target dDst/dt, nT/h")
+    target_imf_bz = param.Number(default=-5.0, bounds=(-40.0, 40.0),
+                                 doc="nearest mode: target IMF Bz (GSM), nT")
+    target_sw_pdyn = param.Number(default=3.0, bounds=(0.1, 60.0),
+                                  doc="nearest mode: target solar-wind dynamic pressure, nPa")
+    target_sw_v = param.Number(default=450.0, bounds=(200.0, 1500.0),
+                               doc="nearest mode: target solar-wind speed, km/s")
+    near_drivers = param.ListSelector(default=["dst", "ddst"], objects=list(NEAR_DRIVERS),
+                                      doc="nearest mode: the drivers the target uses")
     k_near = param.Integer(default=20000, bounds=(100, 1_000_000),
                            doc="nearest mode: number of neighbour states")
+
+    mission = param.Selector(default="all", objects=["all"],
+                             doc="keep one mission's states (all: every mission)")
 
     # orbital coverage and boundaries
     coverage_color = param.Selector(default="count", objects=list(COVERAGE_COLORS),
                                     doc="what colours the coverage maps")
+    boundaries = param.Selector(default="selection", objects=["selection", "chosen"],
+                                doc="boundary curves for the selection's median Pdyn and IMF Bz, "
+                                    "or for the values chosen below")
     pdyn = param.Number(default=2.0, bounds=(0.1, 50.0), step=0.1,
                         doc="solar-wind dynamic pressure for the boundary curves, nPa")
     imf_bz = param.Number(default=0.0, bounds=(-30.0, 30.0), step=0.5,
                           doc="IMF Bz (GSM) for the magnetopause curve, nT")
+
+    # time series and orbit
+    series_start = param.String(default="", doc="start of the time-series interval, UTC "
+                                "(ISO, e.g. 2016-01-20T06:00; empty: the first storm)")
+    series_hours = param.Number(default=24.0, bounds=(1.0, 240.0), step=1.0,
+                                doc="length of the time-series interval, h")
+
+    # page
+    view = param.Selector(default="slice", objects=list(VIEWS), doc="the tab shown")
 
     # per-regime feature violins
     feature = param.Selector(default="n_mean", objects=list(FEATURES),
@@ -85,8 +128,11 @@ class Filters(param.Parameterized):
     URL = {
         "plane": "plane", "offset": "offset", "slice_color": "color", "regime": "regime",
         "mode": "mode", "show": "show", "quiet_dst": "quiet", "storm_dst": "storm",
-        "target_dst": "dst", "target_ddst": "ddst", "k_near": "k",
-        "coverage_color": "coverage", "feature": "feature", "pdyn": "pdyn", "imf_bz": "bz", "cell": "cell",
+        "target_dst": "dst", "target_ddst": "ddst", "k_near": "k", "near_drivers": "drivers",
+        "target_imf_bz": "nbz", "target_sw_pdyn": "npdyn", "target_sw_v": "nv",
+        "coverage_color": "coverage", "feature": "feature", "boundaries": "boundaries",
+        "pdyn": "pdyn", "imf_bz": "bz", "cell": "cell", "mission": "mission",
+        "series_start": "t0", "series_hours": "hours", "view": "view",
     }
     """Parameter -> URL query name: the state of the controls that a shared link carries."""
 
@@ -95,21 +141,69 @@ class Filters(param.Parameterized):
     # the conditions are the product layer's (atlas_core.atlas.product.Condition): the store,
     # the figures and the CLI share one cache key and one label
 
+    def _mission(self) -> str | None:
+        return None if self.mission == "all" else self.mission
+
     def quiet(self) -> Condition:
-        return dst_range(*self.quiet_dst, name="quiet")
+        return replace(dst_range(*self.quiet_dst, name="quiet"), mission=self._mission())
 
     def storm(self) -> Condition:
-        return dst_range(*self.storm_dst, name="storm")
+        return replace(dst_range(*self.storm_dst, name="storm"), mission=self._mission())
 
     def nearest(self) -> Condition:
-        return Condition(near=(("dst", float(self.target_dst)), ("ddst", float(self.target_ddst))),
-                         k=int(self.k_near))
+        """The k states nearest to the target of the chosen drivers (Dst alone when none is
+        chosen)."""
+        names = [n for n in NEAR_DRIVERS if n in self.near_drivers] or ["dst"]
+        return Condition(near=tuple((n, float(getattr(self, TARGETS[n]))) for n in names),
+                         k=int(self.k_near), mission=self._mission())
+
+    def set_drivers(self, available) -> None:
+        """Offer only the drivers the atlas holds (``available``: names of NEAR_DRIVERS)."""
+        have = [n for n in NEAR_DRIVERS if n in set(available)] or ["dst"]
+        self.param.near_drivers.objects = have
+        kept = [n for n in self.near_drivers if n in have]
+        self.near_drivers = kept or have[:1]
+
+    def set_target(self, target: dict[str, float], k: int | None = None) -> list[str]:
+        """Nearest-neighbour mode with ``target`` ({driver: value}, e.g. a nowcast's); values
+        outside a control's bounds are clamped. Returns one note per clamped value."""
+        notes, updates = [], {}
+        for name, value in target.items():
+            if name not in TARGETS:
+                continue
+            p = self.param[TARGETS[name]]
+            lo, hi = p.bounds
+            v = min(max(float(value), lo), hi)
+            if v != float(value):
+                notes.append(f"{NEAR_DRIVERS[name]} {float(value):g} is outside the control's "
+                             f"range: {v:g} used")
+            updates[TARGETS[name]] = v
+        names = [n for n in NEAR_DRIVERS if n in target]
+        updates["near_drivers"] = [n for n in names if n in self.param.near_drivers.objects]
+        if k is not None:
+            lo, hi = self.param.k_near.bounds
+            updates["k_near"] = int(min(max(int(k), lo), hi))
+        self.param.update(mode="nearest", **updates)
+        return notes
 
     def current(self) -> Condition:
         """The condition the slice, the 3D map and the inspector's first column show."""
         if self.mode == "nearest":
             return self.nearest()
-        return {"all": Condition(), "quiet": self.quiet(), "storm": self.storm()}[self.show]
+        if self.show == "all":
+            return Condition(mission=self._mission())
+        return self.quiet() if self.show == "quiet" else self.storm()
+
+    def boundary_condition(self) -> Condition:
+        """The selection whose median Pdyn and IMF Bz the boundaries show: the storm side of
+        a storm − quiet map, else the current condition."""
+        return self.storm() if self.slice_color == "storm_minus_quiet" else self.current()
+
+    def set_missions(self, missions: list[str]) -> None:
+        """The missions the atlas holds (the choice is hidden with one)."""
+        self.param.mission.objects = ["all", *missions]
+        if self.mission not in self.param.mission.objects:
+            self.mission = "all"
 
     def set_regime_count(self, k: int) -> None:
         """Bound the regime choice by the atlas's number of regimes."""
@@ -156,6 +250,24 @@ class Filters(param.Parameterized):
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
         raw = str(raw)
+        if isinstance(p, param.String):
+            if raw.strip() == "":
+                return "", None
+            try:
+                return pd.Timestamp(raw).isoformat(timespec="minutes"), None
+            except (ValueError, TypeError):
+                return None, "not a UTC time like 2016-01-20T06:00; ignored"
+        if isinstance(p, param.ListSelector):
+            try:
+                values = json.loads(raw)
+            except json.JSONDecodeError:
+                values = [v.strip() for v in raw.split(",") if v.strip()]
+            values = values if isinstance(values, list) else [values]
+            known = [v for v in values if v in p.objects]
+            unknown = [str(v) for v in values if v not in p.objects]
+            msg = (f"{', '.join(unknown)} not among {', '.join(map(str, p.objects))}; ignored"
+                   if unknown else None)
+            return (known or None), msg
         if isinstance(p, param.Selector):
             if raw in p.objects:
                 return raw, None

@@ -95,10 +95,12 @@ class CellReport:
 class DataStore:
     """The dashboard's data layer over one atlas (see the module docstring)."""
 
-    def __init__(self, atlas):
+    def __init__(self, atlas, file_roots=()):
         if isinstance(atlas, str | Path):
             atlas = open_atlas(atlas)
         self.atlas = atlas
+        # the folders given to `atlas serve --files`: the only ones a typed file name may reach
+        self.file_roots = tuple(Path(r).expanduser().resolve() for r in file_roots)
         self.octree = atlas.octree
         self.names: list[str] = list(atlas.names)
         self.k = len(self.names)
@@ -406,12 +408,12 @@ class DataStore:
     # live in atlas_core.atlas.timeline / maps / describe, shared read-only per process) ------
 
     def missions(self) -> list[str]:
-        """The missions whose states the atlas holds (sorted)."""
-        st = self.states
-        if "mission" not in st.columns:
-            return ["MMS"]
-        return sorted(product.cache_of(self.atlas).get(
-            ("missions_present",), lambda: list(pd.unique(st["mission"].astype(str)))))
+        """The missions whose states the atlas holds, in the canonical order
+        (:func:`atlas_core.atlas.coverage.missions_in`: reads the one column)."""
+        from atlas_core.atlas.coverage import missions_in
+
+        return product.cache_of(self.atlas).get(("missions_present",),
+                                                lambda: missions_in(self.atlas))
 
     def data_span(self) -> dict:
         """First/last window, days with data and storm days (Dst ≤ the atlas' storm bound):
@@ -489,3 +491,44 @@ class DataStore:
         from atlas_core.atlas.describe import regime_medians
 
         return regime_medians(self.model.summary)
+
+    def occupancy_matched(self, a: Condition, b: Condition) -> pd.DataFrame | None:
+        """Regime occupancy of two conditions, global and position-matched (the same cells
+        with the same weights for both; :func:`atlas_core.atlas.shifts.position_matched`),
+        cached per condition pair; None when either selects no window."""
+        from atlas_core.atlas.shifts import position_matched
+
+        ca, cb = self.counts(a), self.counts(b)
+        if ca.n_states == 0 or cb.n_states == 0:
+            return None
+        return product.cache_of(self.atlas).get(
+            ("position_matched", a, b), lambda: position_matched(self.atlas, ca.states, cb.states))
+
+    # --- nowcast (issue 14): driver files, read only under the served folders --------------
+
+    def drivers(self) -> set[str]:
+        """The nearest-neighbour drivers this atlas' states hold values of
+        (:func:`atlas_core.service.nowcast.atlas_drivers`, once per process)."""
+        from atlas_core.service.nowcast import atlas_drivers
+
+        return product.cache_of(self.atlas).get(("drivers_present",),
+                                                lambda: atlas_drivers(self.atlas))
+
+    def nowcast(self, names, time: str | None = None, k: int = 8000):
+        """The nowcast of driver files (:func:`atlas_core.service.nowcast.nowcast`). ``names``:
+        file names (a list, or one string separated by commas, semicolons or new lines),
+        relative to the first served folder or absolute; each must pass
+        :func:`atlas_core.service.files.checked_file` against :attr:`file_roots` (else
+        ``FileAccessError``, nothing read). ``time``: ISO UTC hour, None/"" the latest."""
+        import re
+
+        from atlas_core.service.files import FileAccessError, checked_file
+        from atlas_core.service.nowcast import nowcast
+
+        if isinstance(names, str):
+            names = re.split(r"[,;\n]", names)
+        names = [n.strip() for n in names if n and n.strip()]
+        if not names:
+            raise FileAccessError("name at least one driver file (OMNI, Dst)")
+        paths = [checked_file(n, self.file_roots) for n in names]
+        return nowcast(self.atlas, paths, time=(time or "").strip() or None, k=int(k))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import param
 from panel.viewable import Viewer
 
-from ..filters import Filters
+from ..filters import CONDITION_PARAMS, Filters
 from ..store import DataStore
 
-REGIME_CONDITIONS = ("mode", "show", "quiet_dst", "storm_dst", "target_dst", "target_ddst", "k_near")
-"""The filter parameters that change the activity condition."""
+REGIME_CONDITIONS = CONDITION_PARAMS
+"""The filter parameters that change the activity condition (mission included)."""
 
 
 class View(Viewer):

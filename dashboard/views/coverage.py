@@ -11,6 +11,8 @@ import holoviews as hv
 import panel as pn
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from atlas_core.palette import dst_scale
+
 from ..filters import COVERAGE_COLORS
 from .base import View
 from .overlays import boundary_overlay
@@ -45,10 +47,11 @@ class CoverageView(View):
         if color == "count":
             return rasterize(points, aggregator=ds.count()).opts(
                 cmap="viridis", cnorm="log", colorbar=True, clabel="windows", tools=["hover"], **common)
-        if color == "dst":
+        if color == "dst":  # diverging, white at 0 nT: storms red, positive Dst blue
+            scale = dst_scale()
             return rasterize(points, aggregator=ds.mean("dst")).opts(
-                cmap="RdBu", clim=(-100, 50), colorbar=True, clabel="mean Dst [nT]",
-                tools=["hover"], **common)
+                cmap=list(scale.palette()), clim=scale.clim, colorbar=True,
+                clabel="mean Dst [nT]", tools=["hover"], **common)
         if color == "regime":
             key = dict(zip(self.store.labels, self.store.colors, strict=False))
             return dynspread(datashade(points, aggregator=ds.count_cat("regime"),
@@ -61,13 +64,13 @@ class CoverageView(View):
     def _layout(self, color: str, pdyn: float, bz: float):
         plots = []
         for u, v in (("x", "y"), ("x", "z"), ("y", "z")):
-            bounds = boundary_overlay(f"{u}{v}".upper(), 0.0, pdyn, bz).opts(
-                hv.opts.Path(show_legend=False), hv.opts.Polygons(show_legend=False))
+            bounds = boundary_overlay(f"{u}{v}".upper(), 0.0, pdyn, bz)
             plots.append(self._projection(u, v, color) * bounds)
         return hv.Layout(plots).cols(3).opts(shared_axes=False)
 
     def __panel__(self):
         note = pn.pane.Markdown(
-            f"{self.store.n_states:,} windows. Boundaries at 0 R_E offset (the planes through "
-            "Earth). Zoom to re-aggregate.", margin=(0, 10))
-        return pn.Column(self._pane, note, sizing_mode="stretch_width")
+            f"{self.store.n_states:,} windows (all conditions). Boundaries at 0 R_E offset (the "
+            "planes through Earth) for the page's Pdyn and IMF Bz. Zoom to re-aggregate.", margin=(0, 10))
+        return pn.Column(self._pane, note, sizing_mode="stretch_width",
+                         css_classes=["atlas-coverage"])

@@ -1,4 +1,6 @@
-"""Export the current slice as a figure (PNG, SVG, PDF) through ``atlas_core.figures``."""
+"""Export the current slice as a figure (PNG, SVG, PDF) through the store (``atlas_core.figures``,
+the same call as ``atlas export``): the colours, scale, boundaries (the page's Pdyn and IMF Bz)
+and the condition in the file name are the screen's."""
 
 from __future__ import annotations
 
@@ -6,15 +8,39 @@ import io
 
 import panel as pn
 
-from .base import View
+from .base import REGIME_CONDITIONS, View
 
 FORMATS = ("png", "svg", "pdf")
+WATCHED = ("plane", "offset", "slice_color", "regime", *REGIME_CONDITIONS)
+"""The filters that change the exported figure or its name."""
 
 
 class ExportView(View):
     """Download buttons that render the slice as the controls describe it, for a talk or paper."""
 
     title = "Export"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._buttons = [self._button(fmt) for fmt in FORMATS]
+        self._note = pn.pane.Markdown("", margin=(12, 5), css_classes=["atlas-export-note"])
+        self.filters.param.watch(self._enable, list(WATCHED))
+        self._enable()
+
+    def _empty(self) -> list[str]:
+        """The conditions of the current slice that select no window (nothing to draw)."""
+        f = self.filters
+        conds = [f.quiet(), f.storm()] if f.slice_color == "storm_minus_quiet" else [f.current()]
+        return [c.label for c in conds if not self.store.summary(c).get("n_states", 0)]
+
+    def _enable(self, *_) -> None:
+        """A figure of a selection with no window would show nothing: the buttons are disabled
+        and say why, instead of a download that never comes."""
+        empty = self._empty()
+        for button in self._buttons:
+            button.disabled = bool(empty)
+        self._note.object = (f"nothing to export: {' and '.join(empty)} selects no window"
+                             if empty else "")
 
     def render(self, fmt: str) -> bytes:
         """The current slice as ``fmt`` bytes (the same call as ``atlas export``)."""
@@ -38,11 +64,9 @@ class ExportView(View):
         def rename(*_):
             button.filename = self.filename(fmt)
 
-        self.filters.param.watch(rename, ["plane", "offset", "slice_color", "regime", "mode",
-                                          "show", "quiet_dst", "storm_dst", "target_dst",
-                                          "target_ddst", "k_near"])
+        self.filters.param.watch(rename, list(WATCHED))
         return button
 
     def __panel__(self):
         return pn.Row(pn.pane.Markdown("**Export this slice:**", margin=(12, 5)),
-                      *[self._button(fmt) for fmt in FORMATS])
+                      *self._buttons, self._note)

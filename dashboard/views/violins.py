@@ -6,6 +6,9 @@ import holoviews as hv
 import panel as pn
 from holoviews import dim
 
+from atlas_core.atlas.describe import feature_label
+from atlas_core.states import LOG_FEATURES
+
 from .base import View
 
 
@@ -26,14 +29,15 @@ class ViolinView(View):
     def _violins(self, feature: str):
         frame = self.store.feature_samples(feature)
         colors = dict(zip(self.store.labels, self.store.colors, strict=False))
+        label = feature_label(feature) + (" (log10)" if feature in LOG_FEATURES else "")
         violins = hv.Violin(frame, kdims=["regime", "source"], vdims=[hv.Dimension(
-            "value", label=self.store.feature_label(feature))])
+            "value", label=label)])
         return violins.opts(
             violin_fill_color=dim("regime").categorize(colors, default="#999999"),
             violin_fill_alpha=dim("source").categorize({"observed": 0.95, "generated": 0.4}),
             inner="quartiles", xrotation=90, responsive=True, min_height=520, xlabel="",
             hooks=[_vertical_groups],
-            title=f"{self.store.feature_label(feature)}: observed (solid) beside generated (faded)")
+            title=f"{feature_label(feature, long=True)}: observed (solid) beside generated (faded)")
 
     def __panel__(self):
-        return self._pane
+        return pn.Column(self._pane, sizing_mode="stretch_width", css_classes=["atlas-violins"])

@@ -1,0 +1,74 @@
+"""What each tab of the page holds: one builder per entry of :data:`dashboard.filters.VIEWS`,
+``builder(kw, legend) -> (views, layout)`` with ``kw`` the session's store and filters. The app
+calls a tab's builder the first time the tab is shown, so a session pays only for what it opens.
+The view modules are imported here, once per process (VTK and Datashader take seconds to load;
+no session should wait for that).
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+from .cell_features import CellFeaturesView
+from .cell_intervals import CellIntervalsView
+from .controls import series_controls
+from .coverage import CoverageView
+from .export import ExportView
+from .inspector import InspectorView
+from .maps import MapsView
+from .occupancy import OccupancyView
+from .orbit import OrbitView
+from .regime3d import Regime3DView
+from .slice import SliceView
+from .timeseries import TimeSeriesView
+from .violins import ViolinView
+
+
+def _slice(kw, _legend):
+    views = [SliceView(**kw), ExportView(**kw), InspectorView(**kw), CellFeaturesView(**kw),
+             CellIntervalsView(**kw)]
+    s, e, i, feats, intervals = views
+    layout = pn.Row(
+        pn.Column(s, e, sizing_mode="fixed", width=620),
+        pn.Column("## Cell inspector", i, feats, intervals, sizing_mode="stretch_width"),
+        sizing_mode="stretch_width")
+    return views, layout
+
+
+def _maps(kw, _legend):
+    view = MapsView(**kw)
+    return [view], view
+
+
+def _series(kw, _legend):
+    series, orbit = TimeSeriesView(**kw), OrbitView(**kw)
+    return [series, orbit], pn.Column(series_controls(kw["filters"], kw["store"]), series, orbit,
+                                      sizing_mode="stretch_width")
+
+
+def _coverage(kw, _legend):
+    view = CoverageView(**kw)
+    return [view], view
+
+
+def _violins(kw, _legend):
+    view = ViolinView(**kw)
+    return [view], view
+
+
+def _occupancy(kw, _legend):
+    view = OccupancyView(**kw)
+    return [view], view
+
+
+def _map3d(kw, _legend):
+    view = Regime3DView(**kw)
+    return [view], view
+
+
+def _regimes(_kw, legend):
+    return [legend], legend
+
+
+PAGES = {"slice": _slice, "maps": _maps, "series": _series, "coverage": _coverage,
+         "violins": _violins, "occupancy": _occupancy, "map3d": _map3d, "regimes": _regimes}
