@@ -1,10 +1,14 @@
 """Every tab, in any order, the 3D map included (issue 15, problem 2; issue 12, item 5).
 
-A tab counts as shown when its view's drawing surfaces are visible and painted (a screenshot of
-them holds a picture). The watch on the page fails the test on any console error or warning,
-any page error (the 3D view once broke every later tab with "Cannot read properties of
-undefined (reading 'getInteractor')") and any request that leaves 127.0.0.1 (the 3D tab once
-asked a public CDN for CSS).
+One session opens every tab, the 3D map first, between the others and again (the 3D view once
+broke every later tab with "Cannot read properties of undefined (reading 'getInteractor')",
+and asked a public CDN for CSS). A tab counts as shown when its view's drawing surfaces are
+visible and painted: the bitmap of its largest 2D canvas holds a picture (read in the page,
+no screenshot), the 3D map's WebGL canvas is on screen with its size; the regime table shows
+its units. The watch on the page fails the test on any console error or warning, any page error
+and any request that leaves 127.0.0.1; the count for the whole session is printed (the figure
+the issue asks for). Only after that, a screenshot checks the 3D map's picture (while one is
+taken, headless Chromium's software GL logs driver notes a person never causes).
 """
 
 from __future__ import annotations
@@ -41,86 +45,98 @@ ORDER = ["3D regime map", "Orbital coverage", "Octree slice", "3D regime map", "
          "Feature violins", "MLT–R and X–ρ maps", "3D regime map", "Quiet vs storm",
          "Time series and orbit", "Octree slice"]
 """The 3D tab first, between others and again: any tab after it must still render."""
+assert set(ORDER) == set(TABS)
+
+CANVAS_COLOURS = """(c) => {
+    const ctx = c.getContext('2d');      // null for a WebGL canvas
+    if (!ctx || !c.width || !c.height) return 0;
+    const d = ctx.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+    for (let i = 0; i < d.length && seen.size < 64; i += 4 * 37)
+        seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+}"""
+"""Distinct colours in a 2D canvas' bitmap (sampled): what it has painted."""
 
 
-def painted(page, selector: str, min_colors: int = 8):
-    """The view's largest visible canvas, once it holds a picture (None before)."""
-    best = None
+def visible_canvases(page, selector: str, min_width: int = 150, min_height: int = 80):
+    out = []
     for canvas in page.locator(f"{selector} canvas").all():
-        if not canvas.is_visible():
-            continue
-        box = canvas.bounding_box()
-        if box and box["width"] >= 150 and box["height"] >= 80 and (
-                best is None or box["width"] * box["height"] > best[1]):
-            best = (canvas, box["width"] * box["height"])
-    if best is None:
+        box = canvas.bounding_box() if canvas.is_visible() else None
+        if box and box["width"] >= min_width and box["height"] >= min_height:
+            out.append((canvas, box))
+    return out
+
+
+def painted_2d(page, selector: str, min_colors: int = 8) -> bool:
+    """A visible 2D canvas of the view holds a picture (its bitmap, read in the page)."""
+    return any(c.evaluate(CANVAS_COLOURS) >= min_colors for c, _ in visible_canvases(page, selector))
+
+
+def painted_shot(page, selector: str, min_colors: int = 8):
+    """The view's largest visible canvas as a screenshot, once it holds a picture (else None)."""
+    canvases = visible_canvases(page, selector)
+    if not canvases:
         return None
-    png = shot(best[0], page, timeout=10_000)
+    canvas = max(canvases, key=lambda cb: cb[1]["width"] * cb[1]["height"])[0]
+    png = shot(canvas, page, timeout=10_000)
     return png if image_is_nonblank(png, min_colors) else None
 
 
-def assert_tab_shows(page, title: str) -> bytes | None:
+def wait_for_tab(page, title: str) -> None:
     selector = TABS[title]
     if title == "Regimes":  # a table and the legend, no canvas
-        text = wait_until(lambda: text_of(page.locator(f"{selector} .atlas-summary").first),
-                          timeout=60, what="the regime table")
-        assert "n [cm⁻³]" in text
-        return None
-    return wait_until(lambda: painted(page, selector, 20 if "3D" in title else 8), timeout=120,
-                      what=f"the {title} tab to paint")
+        wait_until(lambda: "n [cm⁻³]" in text_of(page.locator(f"{selector} .atlas-summary").first),
+                   timeout=90, what="the regime table")
+    elif title == "3D regime map":
+        wait_until(lambda: visible_canvases(page, selector, 300, 200), timeout=120,
+                   what="the 3D canvas")
+    else:
+        wait_until(lambda: painted_2d(page, selector), timeout=120,
+                   what=f"the {title} tab to paint")
 
 
-def test_every_tab_in_any_order_with_the_3d_map(watched_page, app_url):
+def test_every_tab_in_any_order_paints_and_logs_nothing(watched_page, app_url):
     page, watch = watched_page
     open_app(page, app_url)
-    outdir = os.environ.get("ATLAS_SCREENSHOTS")
     for title in ORDER:
         show_tab(page, title)
-        assert_tab_shows(page, title)
+        wait_for_tab(page, title)
         assert watch.problems() == [], f"after opening {title}: {watch.problems()}"
-        if outdir and title in TABS:
-            page.wait_for_timeout(1500)
-            name = TABS[title].lstrip(".").removeprefix("atlas-")
-            Path(REPO / outdir).mkdir(parents=True, exist_ok=True)
-            shot(page, path=str(REPO / outdir / f"dashboard_{name}.png"), full_page=True)
     page.wait_for_timeout(2000)  # anything late (resize observers, late styles)
-
-
-def test_a_full_session_over_every_tab_logs_nothing(watched_page, app_url):
-    """Every tab opened and drawn (data in the page, a sized canvas) without a single
-    screenshot: the session logs no console error or warning, no page error and no request
-    off 127.0.0.1 — the figure the issue asks for (printed)."""
-    page, watch = watched_page
-    open_app(page, app_url)
-    for title in [*TABS, "Octree slice", "3D regime map", "Octree slice"]:
-        show_tab(page, title)
-        if title == "3D regime map":
-            canvas = page.locator(".atlas-regime3d canvas").first
-            wait_until(lambda c=canvas: c.is_visible() and c.bounding_box()["width"] > 300,
-                       timeout=120, what="the 3D canvas")
-            page.wait_for_timeout(3000)
-        elif title == "Regimes":
-            wait_until(lambda: "n [cm⁻³]" in text_of(page.locator(".atlas-summary").first),
-                       timeout=90, what="the regime table")
-        else:
-            wait_until(lambda s=TABS[title]: page.locator(f"{s} canvas").first.is_visible(),
-                       timeout=120, what=f"the {title} canvas")
-            page.wait_for_timeout(1500)
-    page.wait_for_timeout(3000)
-    print(f"\nfull session over every tab (no screenshots): {watch.count()} console "
+    print(f"\nfull session over every tab, the 3D map three times: {watch.count()} console "
           f"errors/warnings, page errors and off-host requests")
     assert watch.count() == 0, watch.problems()
+    show_tab(page, "3D regime map")
+    wait_until(lambda: painted_shot(page, TABS["3D regime map"], 20), timeout=120,
+               what="the 3D map's picture")
 
 
 def test_a_shared_link_opens_its_tab(page, app_url):
     """A URL with ``view=`` opens that tab first (the 3D map here), and the others still open
     after it."""
     open_app(page, app_url, "?view=map3d")
-    assert_tab_shows(page, "3D regime map")
+    wait_for_tab(page, "3D regime map")
     show_tab(page, "MLT–R and X–ρ maps")
-    assert_tab_shows(page, "MLT–R and X–ρ maps")
+    wait_for_tab(page, "MLT–R and X–ρ maps")
 
 
+@pytest.mark.skipif(not os.environ.get("ATLAS_SCREENSHOTS"), reason="set ATLAS_SCREENSHOTS=DIR")
+def test_screenshots_of_every_tab(watched_page, app_url):
+    """The documentation's screenshots (docs/img/dashboard_*.png): ATLAS_SCREENSHOTS=docs/img."""
+    page, _ = watched_page
+    open_app(page, app_url)
+    outdir = Path(REPO / os.environ["ATLAS_SCREENSHOTS"])
+    outdir.mkdir(parents=True, exist_ok=True)
+    for title, selector in TABS.items():
+        show_tab(page, title)
+        if title == "Regimes":
+            wait_for_tab(page, title)
+        else:
+            wait_until(lambda s=selector, t=title: painted_shot(page, s, 20 if "3D" in t else 8),
+                       timeout=120, what=f"the {title} tab to paint")
+        page.wait_for_timeout(1500)
+        name = selector.lstrip(".").removeprefix("atlas-")
+        shot(page, path=str(outdir / f"dashboard_{name}.png"), full_page=True)
 BARE_WEBGL = """<canvas id="c" width="400" height="300"></canvas><script>
 const c = document.getElementById('c');
 const gl = c.getContext('webgl2') || c.getContext('webgl');
