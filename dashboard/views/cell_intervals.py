@@ -54,7 +54,8 @@ class CellIntervalsView(View):
         self._frame = self.store.cell_intervals(f.cell, cond)
         shown = self._frame[list(_SHOWN)].rename(columns=_SHOWN)
         for col in ("start (UTC)", "end (UTC)"):
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d %H:%M")
+            # (an empty frame, a cell with no visit under the condition, has no datetimes)
+            shown[col] = pd.to_datetime(shown[col]).dt.strftime("%Y-%m-%d %H:%M")
         shown = shown.round({"min": 0, "min Dst [nT]": 0})
         with pn.io.hold():
             self._table.value = shown

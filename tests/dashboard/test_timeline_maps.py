@@ -129,3 +129,19 @@ def test_regime_medians_read_like_a_physicist_writes_them():
                             "x_gsm": [-3.2], "r": [8.1]})
     assert regime_medians(summary) == ["n 0.3 cm⁻³, T 4.1 keV, |B| 28 nT, |V| 40 km/s, "
                                        "x −3.2, r 8.1 R_E"]
+
+
+def test_cell_intervals_view_says_so_when_a_condition_leaves_no_visit(dashboard_atlas):
+    """The interval list of a cell under a condition without windows there is an empty list and
+    a sentence (it raised on the empty frame's time columns, and the view stopped updating)."""
+    from dashboard.filters import Filters
+    from dashboard.store import DataStore
+    from dashboard.views.cell_intervals import CellIntervalsView
+
+    store, f = DataStore.open(dashboard_atlas), Filters()
+    view = CellIntervalsView(store=store, filters=f)
+    f.cell = int(store.states["leaf"].value_counts().index[0])
+    assert "visits** to cell" in view._note.object
+    f.param.update(mode="range", show="storm", storm_dst=(-500.0, -499.0))  # no window there
+    assert view._note.object.startswith(f"No visit to cell {f.cell}")
+    assert len(view._table.value) == 0
