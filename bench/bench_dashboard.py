@@ -185,20 +185,17 @@ def bench_server(atlas_dir: Path, repeats: int) -> dict:
     for leaf in rng.permutation(leaves)[:repeats]:
         record("cell click -> inspector", lambda leaf=leaf: setattr(f, "cell", int(leaf)))
 
-    # 3D map, once its tab is shown: a condition change rebuilds and reserialises the scene
-    view3d = app.regime3d
-    if hasattr(view3d, "vtk_pane"):
-        f.show = "all"
-        # the app rebuilds the scene on a condition change only while the 3D tab is shown
-        if app._tabs is not None:
-            app._tabs.active = app._3d_tab
-        t_first3d = timed(lambda: view3d.vtk_pane().get_root(doc))
-        samples["3D map: first scene + serialise"] = [t_first3d]
-        for show in ["quiet", "storm", "all"] * max(1, repeats // 6):
-            record("3D map: condition -> new scene", lambda s=show: setattr(f, "show", s))
-        n_vox = sum(view3d._plotter.actors[n].mapper.dataset.n_cells
-                    for n in view3d._plotter.actors if n.startswith("voxels_"))
-        out["voxels_3d"] = int(n_vox)
+    # 3D map, once its tab is shown (the app makes it then): a condition change rebuilds and
+    # reserialises the scene
+    f.show = "all"
+    t_first3d = timed(lambda: setattr(f, "view", "map3d"))
+    view3d = app._views["map3d"][0]
+    samples["3D map: tab shown, first scene + serialise"] = [t_first3d]
+    for show in ["quiet", "storm", "all"] * max(1, repeats // 6):
+        record("3D map: condition -> new scene", lambda s=show: setattr(f, "show", s))
+    out["voxels_3d"] = int(sum(view3d._plotter.actors[n].mapper.dataset.n_cells
+                               for n in view3d._plotter.actors if n.startswith("voxels_")))
+    f.view = "slice"
 
     # export
     from atlas_core.figures import render_slice
