@@ -22,13 +22,12 @@ _HOVER = ("<b>@regime</b> (@fraction{0%} of @windows windows)<br>"
           "@u0{0.0}–@u1{0.0} @u_name, @v0{0.0}–@v1{0.0} R_E")
 
 
-def _wedge_data(table, hatch: str) -> dict:
+def _wedge_data(table) -> dict:
     phi0 = (table["u0"].to_numpy() - 12.0) * np.pi / 12.0
     phi1 = (table["u1"].to_numpy() - 12.0) * np.pi / 12.0
     data = {c: table[c].to_numpy() for c in ("u0", "u1", "v0", "v1", "windows", "regime",
                                              "fraction", "fill", "alpha")}
-    data.update(start=phi0, end=phi1, hatch=np.where(table["low_count"], hatch, " "),
-                u_name=np.full(len(table), "MLT h" if table.attrs["kind"] == "mlt_r" else "x R_E"))
+    data.update(start=phi0, end=phi1, u_name=np.full(len(table), "MLT h" if table.attrs["kind"] == "mlt_r" else "x R_E"))
     return data
 
 
@@ -41,8 +40,13 @@ class MapsView(View):
         super().__init__(**params)
         self._hatch = load_palette().get("low_count", {}).get("hatch", "///")[:1]
         empty = {c: [] for c in ("u0", "u1", "v0", "v1", "windows", "regime", "fraction", "fill",
-                                 "alpha", "start", "end", "hatch", "u_name")}
+                                 "alpha", "start", "end", "u_name")}
         self.sources = {"mlt_r": ColumnDataSource(dict(empty)), "x_rho": ColumnDataSource(dict(empty))}
+        # low-count bins are hatched by a second glyph with ONE pattern (a per-bin hatch column
+        # makes BokehJS build a canvas pattern for every bin on every redraw)
+        self.faded = {k: ColumnDataSource(dict(empty)) for k in self.sources}
+        hatch = {"hatch_pattern": self._hatch, "hatch_color": "#555555", "hatch_alpha": 0.45,
+                 "hatch_scale": 8, "fill_alpha": 0, "line_alpha": 0}
         lo, hi = self.store.extent
         everything = self.store.regime_map("mlt_r", Condition())
         r_max = float(everything["v1"].max()) if len(everything) else 15.0
@@ -53,8 +57,9 @@ class MapsView(View):
         w = dial.annular_wedge(x=0, y=0, inner_radius="v0", outer_radius="v1",
                                start_angle="start", end_angle="end", source=self.sources["mlt_r"],
                                fill_color="fill", fill_alpha="alpha", line_color="white",
-                               line_width=0.3, hatch_pattern="hatch", hatch_color="#555555",
-                               hatch_alpha=0.45, hatch_scale=8)
+                               line_width=0.3)
+        dial.annular_wedge(x=0, y=0, inner_radius="v0", outer_radius="v1", start_angle="start",
+                           end_angle="end", source=self.faded["mlt_r"], **hatch)
         dial.add_tools(HoverTool(renderers=[w], tooltips=_HOVER))
         for radius in range(5, int(r_max) + 1, 5):
             dial.circle(x=0, y=0, radius=radius, fill_alpha=0, line_color="#999999",
@@ -72,8 +77,8 @@ class MapsView(View):
         half = plain_figure("atlas-map-xrho", *FRAME, match_aspect=True,
                             title="X–ρ: dominant regime", **fixed_ranges(xr, (0, yr[1] - yr[0])))
         q = half.quad(left="u0", right="u1", bottom="v0", top="v1", source=self.sources["x_rho"],
-                      fill_color="fill", fill_alpha="alpha", line_color="white", line_width=0.3,
-                      hatch_pattern="hatch", hatch_color="#555555", hatch_alpha=0.45, hatch_scale=8)
+                      fill_color="fill", fill_alpha="alpha", line_color="white", line_width=0.3)
+        half.quad(left="u0", right="u1", bottom="v0", top="v1", source=self.faded["x_rho"], **hatch)
         half.add_tools(HoverTool(renderers=[q], tooltips=_HOVER))
         half.xaxis.axis_label, half.yaxis.axis_label = "x_gsm [R_E]", "ρ = √(y² + z²) [R_E]"
         self.bounds = BoundaryGlyphs(half)
@@ -91,7 +96,10 @@ class MapsView(View):
             n = 0
             for kind, src in self.sources.items():
                 table = self.store.regime_map(kind, cond)
-                src.data = _wedge_data(table, self._hatch)
+                data = _wedge_data(table)
+                src.data = data
+                low = table["low_count"].to_numpy(bool)
+                self.faded[kind].data = {c: v[low] for c, v in data.items()}
                 n = table.attrs["n_windows"]
             self._caption.object = (
                 f"**{cond.label}**: {n:,} windows in 1 h × 1 R_E (MLT–R) and 1 × 1 R_E (X–ρ) "
