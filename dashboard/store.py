@@ -227,17 +227,11 @@ class DataStore:
                                 filters.slice_color, int(filters.regime), filters.quiet(),
                                 filters.storm())
 
-    def cell_table(self, cond: Condition) -> pd.DataFrame:
-        """The non-empty cells under a condition for the 3D map (product layer)."""
+    def cell_table(self, cond: Condition, max_cells: int | None = None) -> pd.DataFrame:
+        """The non-empty cells under a condition for the 3D map (product layer; at most
+        ``max_cells``, small leaves merged into blocks beyond that)."""
         self.counts(cond)
-        return product.cell_table(self.atlas, cond, allow_empty=True)
-
-    def voxel_data(self, cond: Condition):
-        """lo (n, 3), hi (n, 3) R_E, dominant regime (n,) and its probability (n,) of the
-        non-empty cells under a condition (the 3D map's voxels)."""
-        t = self.cell_table(cond)
-        return (t[["x0", "y0", "z0"]].to_numpy(), t[["x1", "y1", "z1"]].to_numpy(),
-                t["dominant"].to_numpy(), t["confidence"].to_numpy())
+        return product.cell_table(self.atlas, cond, allow_empty=True, max_cells=max_cells)
 
     # --- cells -----------------------------------------------------------------------------
 

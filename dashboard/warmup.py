@@ -28,7 +28,7 @@ def warm_up(atlas) -> None:
         ("coverage", lambda: _aggregate(ds, store.coverage_frame())),
         ("maps", lambda: [store.regime_map(kind, Condition()) for kind in ("mlt_r", "x_rho")]),
         ("samples", lambda: store.feature_samples("n_mean")),
-        ("3D cells", lambda: store.voxel_data(Condition())),
+        ("3D cells", lambda: store.cell_table(Condition())),
     ]
     for name, step in steps:
         try:

@@ -184,6 +184,45 @@ def test_scales_match_matplotlib_colormaps():
     assert (diff.vmin, diff.vmax) == (-0.25, 0.25) and diff.colors_of([0.0])[0] != diff.missing
 
 
+def test_3d_cells_merge_small_leaves_into_the_blocks_that_hold_them(atlas):
+    full = product.cell_table(atlas, "all")
+    tree = atlas.octree
+    est = product.estimates(atlas, "all")
+    assert full.attrs["block_re"] is None and (full["n_leaves"] == 1).all()
+    sizes = [b for b in product.slices.BLOCK_SIZES_RE if b <= tree.base_size_re]
+    n_cells = {b: product.merge_blocks(tree, est.leaves, b, est.p_at(est.leaves),
+                                       est.n_eff[est.leaves])[1].shape[0] for b in sizes}
+    cap = n_cells[sizes[-2]]  # a cap the second-coarsest blocks meet
+    merged = product.cell_table(atlas, "all", max_cells=cap)
+    size = merged.attrs["block_re"]
+    assert size == min(b for b in sizes if n_cells[b] <= cap)  # the finest that fits
+    assert len(merged) <= cap < len(full)
+    assert merged.attrs["n_leaves"] == len(full) == merged["n_leaves"].sum()
+    assert merged["windows"].sum() == full["windows"].sum()
+    # recount by coordinates: the block of a small leaf is floor((centre - origin) / size)
+    leaves = full["leaf"].to_numpy()
+    centre = tree.leaf_center[leaves]
+    small = (tree.leaf_hi[leaves] - tree.leaf_lo[leaves])[:, 0] < size
+    block_lo = tree.origin_re + np.floor((centre - tree.origin_re) / size) * size
+    lo = np.where(small[:, None], block_lo, tree.leaf_lo[leaves])
+    hi = np.where(small[:, None], block_lo + size, tree.leaf_hi[leaves])
+    p, w = est.p_at(leaves), est.n_eff[leaves]
+    expected = {}
+    for a, b, pi, wi in zip(map(tuple, lo), map(tuple, hi), p, w, strict=True):
+        acc = expected.setdefault(a + b, [np.zeros(atlas.k), 0.0])
+        acc[0] += wi * pi
+        acc[1] += wi
+    assert len(expected) == len(merged)
+    got = merged.set_index(["x0", "y0", "z0", "x1", "y1", "z1"])
+    for key, (mix, weight) in expected.items():
+        row = got.loc[key]
+        assert row["n_eff"] == pytest.approx(weight)
+        assert row["confidence"] == pytest.approx((mix / weight).max())
+        assert row["dominant"] == np.argmax(mix)
+    one = merged[merged["n_leaves"] == 1]
+    assert (one["leaf"] >= 0).all() and (merged.loc[merged["n_leaves"] > 1, "leaf"] == -1).all()
+
+
 def test_cell_table_and_query_agree_with_the_estimates(atlas):
     est = product.estimates(atlas, "quiet")
     cells = product.cell_table(atlas, "quiet")

@@ -285,3 +285,75 @@ def test_boundary_surfaces_follow_the_pages_solar_wind(view3d):
     nose = view._plotter.actors["magnetopause"].mapper.dataset.points[:, 0].max()
     r0 = (10.22 + 1.29 * np.tanh(0.184 * (-10.0 + 8.14))) * 8.0 ** (-1 / 6.6)
     assert nose == pytest.approx(r0, rel=1e-3)
+
+
+def test_a_condition_change_sends_the_scene_once_with_the_new_cells_and_boundaries(
+        dashboard_atlas):
+    """A condition change also moves the boundaries (the page follows the selection's solar
+    wind): the scene must reach the browser once, with both, not once per watcher."""
+    from bokeh.document import Document
+
+    from dashboard.app import App
+
+    app = App(dashboard_atlas, sync_url=False)
+    app.template().server_doc(Document())
+    f = app.filters
+    f.view = "map3d"
+    view = app._views["map3d"][0]
+    sent = []
+    window = view._pane.object
+    view._pane.param.watch(lambda e: sent.append(e), "object")
+    for show in ("storm", "quiet", "all"):
+        sent.clear()
+        f.show = show
+        assert len(sent) == 1, f"{show}: the scene was sent {len(sent)} times"
+        assert view._condition == f.current()
+        nose = view._plotter.actors["magnetopause"].mapper.dataset.points[:, 0].max()
+        r0 = (10.22 + 1.29 * np.tanh(0.184 * (f.imf_bz + 8.14))) * f.pdyn ** (-1 / 6.6)
+        assert nose == pytest.approx(r0, rel=1e-3)  # the boundaries of this selection
+    assert view._pane.object is window
+
+
+def test_fast_index_arrays_are_the_bytes_panel_sends():
+    """The numpy conversion of 64-bit index arrays gives Panel's bytes exactly (ids to
+    uint32, long long to int32 with negative values as -1), for every binary / compression
+    combination."""
+    import panel.pane.vtk.synchronizable_serializer as rws
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonCore import vtkIdTypeArray
+
+    from dashboard.views.regime3d.serialise import install
+
+    install()
+    patched = rws.SynchronizationContext.getCachedDataArray
+    panel_method = patched.panel_method
+    values = np.array([0, 5, -3, 2**31 + 7, 123456, -1, 8], dtype=np.int64)
+    ids = vtkIdTypeArray()
+    ids.SetNumberOfTuples(values.size)
+    for i, v in enumerate(np.abs(values)):  # Panel's conversion refuses negative ids
+        ids.SetValue(i, int(v))
+    # VTK_LONG_LONG (16) goes to int32: Panel refuses values beyond its range
+    long_long = numpy_to_vtk(np.where(values > 2**31 - 1, 2**31 - 7, values), deep=True)
+    floats = numpy_to_vtk(values.astype(np.float32), deep=True)
+    context = rws.SynchronizationContext(id_root=None, serialize_all_data_arrays=False)
+    for array in (ids, long_long, floats):
+        key = rws.digest(array)
+        context.cacheDataArray(key, {"array": array, "mTime": array.GetMTime(), "ts": 0.0})
+        for binary in (True, False):
+            for compression in (False, True):
+                ours = patched(context, key, binary=binary, compression=compression)
+                theirs = panel_method(context, key, binary=binary, compression=compression)
+                if compression:  # a zip archive: compare what it holds
+                    import io
+                    import zipfile
+
+                    raw = [base64_or_bytes(x, binary) for x in (ours, theirs)]
+                    ours, theirs = (zipfile.ZipFile(io.BytesIO(r)).read(f"data/{key}")
+                                    for r in raw)
+                assert ours == theirs, (array.GetDataType(), binary, compression)
+
+
+def base64_or_bytes(value, binary: bool) -> bytes:
+    import base64
+
+    return value if binary else base64.b64decode(value)

@@ -219,11 +219,12 @@ def test_violins_hold_observed_and_generated_per_regime(store):
         store.feature_samples("nope")
 
 
-def test_voxel_data_for_the_3d_map(store):
-    lo, hi, regime, conf = store.voxel_data(Condition())
-    assert len(lo) == store.octree.n_nonempty == len(regime) == len(conf)
+def test_cell_table_for_the_3d_map(store):
     cells = store.cell_table(Condition())
+    assert len(cells) == store.octree.n_nonempty
     assert (cells["fill"] == np.array(store.colors, dtype=object)[cells["dominant"]]).all()
+    lo, hi = cells[["x0", "y0", "z0"]].to_numpy(), cells[["x1", "y1", "z1"]].to_numpy()
+    conf = cells["confidence"].to_numpy()
     assert np.all(hi > lo) and np.all((conf > 0) & (conf <= 1))
 
 

@@ -55,6 +55,7 @@ from atlas_core.atlas.product.slices import (
     check_color,
     check_plane,
     data_description,
+    merge_blocks,
     slice_leaves,
     slice_product,
     slice_table,
@@ -64,7 +65,7 @@ __all__ = [
     "COLORINGS", "COLOR_ALIASES", "DEFAULT_SOLAR_WIND", "FULL_ALPHA", "LOW_COUNT_ALPHA", "PLANES",
     "CellCounts", "CellEstimates", "Condition", "ProductCache", "SliceProduct", "SolarWind",
     "_counts_of", "_estimate", "as_condition", "cache_of", "cell_table", "check_color",
-    "check_plane", "counts", "data_description", "estimates", "parse_pairs", "query_cells",
+    "check_plane", "counts", "data_description", "estimates", "merge_blocks", "parse_pairs", "query_cells",
     "query_records", "select_states", "slice_leaves", "slice_product", "slice_table",
     "solar_wind",
 ]

@@ -213,23 +213,92 @@ def slice_product(atlas, plane: str, offset: float, cond=None, color: str = "dom
 # 3D cells and point queries
 # --------------------------------------------------------------------------------------------
 
-def cell_table(atlas, cond=None, *, allow_empty: bool = False) -> pd.DataFrame:
-    """The non-empty cells under a condition for the 3D map: ``leaf``, bounds ``x0 y0 z0 x1 y1
+def cell_table(atlas, cond=None, *, allow_empty: bool = False,
+               max_cells: int | None = None) -> pd.DataFrame:
+    """The non-empty cells under a condition for the 3D map: ``leaf`` (-1 for a merged block), bounds ``x0 y0 z0 x1 y1
     z1`` (R_E), ``windows``, ``n_eff``, ``low_count``, ``dominant``, ``confidence`` (p of the
-    dominant regime), ``entropy``, ``fill`` (the regime's hex colour), ``alpha``."""
+    dominant regime), ``entropy``, ``fill`` (the regime's hex colour), ``alpha``, ``n_leaves``.
+
+    ``max_cells``: draw no more cells than this. When the leaves are more, those smaller than a
+    block size are merged into their octree ancestor of that size (the smallest of 0.25, 0.5, 1,
+    2, 4 R_E that fits; :func:`merge_blocks`); ``attrs["block_re"]`` says which (None: every
+    leaf is its own cell) and ``attrs["n_leaves"]`` how many leaves the cells hold. Blocks are
+    never larger than the octree's root cells, so the cap may not be reached.
+    """
     est = estimates(atlas, as_condition(cond, atlas.bins), allow_empty=allow_empty)
     leaves = est.leaves
-    lo, hi = atlas.octree.leaf_lo[leaves], atlas.octree.leaf_hi[leaves]
-    dominant = est.dominant[leaves].astype(np.int64)
+    tree = atlas.octree
+    lo, hi = tree.leaf_lo[leaves], tree.leaf_hi[leaves]
+    p = est.p_at(leaves)
+    n_eff = est.n_eff[leaves]
+    windows = est.n[leaves]
+    block_re = None
+    if max_cells is not None and leaves.size > max_cells:
+        sizes = [s for s in BLOCK_SIZES_RE if s <= tree.base_size_re] or [tree.base_size_re]
+        for size in sizes:
+            merged = merge_blocks(tree, leaves, size, p, n_eff)
+            if merged[1].shape[0] <= max_cells or size == sizes[-1]:
+                block_re = size
+                break
+        group, lo, hi, p, n_eff = merged
+        windows = np.bincount(group, weights=windows, minlength=lo.shape[0]).astype(np.int64)
+        n_leaves = np.bincount(group, minlength=lo.shape[0])
+        first = np.full(lo.shape[0], -1, dtype=np.int64)
+        single = n_leaves == 1
+        first[group[single[group]]] = leaves[single[group]]
+        leaves = first  # -1 marks a block of several leaves
+        low = n_eff < est.min_count
+    else:
+        n_leaves = np.ones(leaves.size, dtype=np.int64)
+        low = est.low_count[leaves]
+    dominant = np.argmax(p, axis=1).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
     scale = slice_scale("dominant", atlas.names)
-    low = est.low_count[leaves]
     frame = pd.DataFrame({
         "leaf": leaves, "x0": lo[:, 0], "y0": lo[:, 1], "z0": lo[:, 2],
         "x1": hi[:, 0], "y1": hi[:, 1], "z1": hi[:, 2],
-        "windows": est.n[leaves], "n_eff": est.n_eff[leaves], "low_count": low,
-        "dominant": dominant, "confidence": est.confidence[leaves],
-        "entropy": est.entropy[leaves],
+        "windows": windows, "n_eff": n_eff, "low_count": low,
+        "dominant": dominant, "confidence": p[np.arange(p.shape[0]), dominant],
+        "entropy": entropy, "n_leaves": n_leaves,
         "fill": scale.colors_of(dominant), "alpha": np.where(low, LOW_COUNT_ALPHA, FULL_ALPHA),
     })
-    frame.attrs.update(scale=scale, condition=est.condition)
+    frame.attrs.update(scale=scale, condition=est.condition, block_re=block_re,
+                       n_leaves=int(est.leaves.size))
     return frame
+
+
+BLOCK_SIZES_RE = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Block edges (R_E) the 3D map may merge small leaves into, finest first."""
+
+
+def merge_blocks(tree, leaves: np.ndarray, size_re: float, p: np.ndarray, n_eff: np.ndarray):
+    """Leaves smaller than ``size_re`` merged into their octree ancestor of that size.
+
+    A block's regime mix is its leaves' posterior means weighted by their effective counts
+    (the mix of the looks it holds) and its effective count their sum; leaves of at least
+    ``size_re`` stay as they are. Returns ``group`` (per input leaf, its cell), the cells'
+    ``lo``, ``hi`` (R_E), ``p`` (m, K) and ``n_eff``.
+    """
+    level = tree.leaf_level[leaves].astype(np.int64)
+    ijk = tree.leaf_ijk[leaves]
+    block_level = int(round(np.log2(tree.base_size_re / size_re)))
+    if block_level < 0:
+        raise ValueError(f"block size {size_re} R_E exceeds the root cells "
+                         f"({tree.base_size_re} R_E)")
+    up = np.maximum(level - block_level, 0)
+    cell_level = level - up
+    cell_ijk = ijk >> up[:, None]
+    # one int64 key per cell: its level, then its integer position at that level
+    span = int(tree.root_shape.max()) << int(level.max(initial=0))
+    key = ((cell_level * span + cell_ijk[:, 0]) * span + cell_ijk[:, 1]) * span + cell_ijk[:, 2]
+    cells, first, group = np.unique(key, return_index=True, return_inverse=True)
+    m = cells.size
+    weight = np.bincount(group, weights=n_eff, minlength=m)
+    mix = np.stack([np.bincount(group, weights=n_eff * p[:, j], minlength=m)
+                    for j in range(p.shape[1])], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mix = np.where(weight[:, None] > 0, mix / weight[:, None], p[first])
+    cell_size = tree.base_size_re / 2.0 ** cell_level[first]
+    lo = tree.origin_re + cell_ijk[first] * cell_size[:, None]
+    return group.ravel(), lo, lo + cell_size[:, None], mix, weight
