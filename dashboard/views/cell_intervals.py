@@ -39,17 +39,7 @@ class CellIntervalsView(View):
             self._note.object = ""
             self._box.visible = False
             return
-        if self._table is None:
-            self._table = pn.widgets.Tabulator(
-                pd.DataFrame(columns=list(_SHOWN.values())), disabled=True, show_index=False,
-                pagination="local", page_size=8, sizing_mode="stretch_width", height=300,
-                css_classes=["atlas-intervals"])
-            self._table.on_click(self._on_row)
-            self._download = pn.widgets.FileDownload(
-                callback=self._csv, filename="intervals.csv", width=260,
-                label="Download the intervals (CSV)", button_type="primary",
-                css_classes=["atlas-intervals-csv"])
-            self._box.objects = [self._download, self._table]
+        self.prepare()
         cond = f.current()
         self._frame = self.store.cell_intervals(f.cell, cond)
         shown = self._frame[list(_SHOWN)].rename(columns=_SHOWN)
@@ -66,6 +56,21 @@ class CellIntervalsView(View):
                 f"({int(self._frame['windows'].sum()) if len(shown) else 0} windows). "
                 "Click a row to plot it in *Time series and orbit*."
                 if len(shown) else f"No visit to cell {f.cell} under {cond.label}.")
+
+    def prepare(self) -> None:
+        """Make the table and the download button (hidden until a cell is selected)."""
+        if self._table is not None:
+            return
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=list(_SHOWN.values())), disabled=True, show_index=False,
+            pagination="local", page_size=8, sizing_mode="stretch_width", height=300,
+            css_classes=["atlas-intervals"])
+        self._table.on_click(self._on_row)
+        self._download = pn.widgets.FileDownload(
+            callback=self._csv, filename="intervals.csv", width=260,
+            label="Download the intervals (CSV)", button_type="primary",
+            css_classes=["atlas-intervals-csv"])
+        self._box.objects = [self._download, self._table]
 
     def _csv(self):
         out = self._frame.copy()

@@ -71,6 +71,11 @@ class InspectorView(View):
         fig.ygrid.grid_line_color = None
         return fig
 
+    def prepare(self) -> None:
+        """Make the chart (hidden until a cell is selected); idempotent."""
+        if not self._chart.objects:
+            self._chart.objects = [pn.pane.Bokeh(self._figure())]
+
     def report(self):
         cell = self.filters.cell
         if cell < 0:
@@ -87,8 +92,7 @@ class InspectorView(View):
                 self.bars.data = {"y": [], "left": [], "right": [], "h": [], "color": []}
                 self.whiskers.data = {"y": [], "x0": [], "x1": []}
                 return
-            if not self._chart.objects:
-                self._chart.objects = [pn.pane.Bokeh(self._figure())]
+            self.prepare()
             self._head.object = self._head_text(report)
             self._table.object = self._table_html(report)
             self._draw(report)

@@ -24,10 +24,27 @@ from .timeseries import TimeSeriesView
 from .violins import ViolinView
 
 
+def _after_load(*views) -> None:
+    """Make views' hidden figures once the page is in the browser (the first click then only
+    sends data: building them on the click cost 1.5 s of the session's time). Outside a served
+    session (tests, benchmarks) they are made on first use, as before."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return
+
+    def prepare():
+        with pn.io.hold(doc, freeze=True):  # one model-graph update for all of them
+            for view in views:
+                view.prepare()
+
+    pn.state.onload(prepare)
+
+
 def _slice(kw, _legend):
     views = [SliceView(**kw), ExportView(**kw), InspectorView(**kw), CellFeaturesView(**kw),
              CellIntervalsView(**kw)]
     s, e, i, feats, intervals = views
+    _after_load(i, intervals)
     layout = pn.Row(
         pn.Column(s, e, sizing_mode="fixed", width=620),
         pn.Column("## Cell inspector", i, feats, intervals, sizing_mode="stretch_width"),

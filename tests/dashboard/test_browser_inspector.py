@@ -49,8 +49,8 @@ def test_a_cell_without_windows_under_a_condition_says_so_and_shows_no_prior(pag
                                                                              atlas):
     """Problem 4: a cell with windows in all but none under storm lists its windows and
     effective counts, says 'no windows' for storm and draws no storm bar or whisker (the prior
-    is not data); the feature plots have one figure per feature, each with a unit and an axis
-    that holds its boxes; the regime chart is tall enough to read."""
+    is not data); the feature plots (opened on request) have one figure per feature, each with
+    a unit and an axis that holds its boxes; the regime chart is tall enough to read."""
     from atlas_core.atlas import product
 
     table = cells(atlas)
@@ -80,7 +80,11 @@ def test_a_cell_without_windows_under_a_condition_says_so_and_shows_no_prior(pag
     red = np.abs(arr - np.array(hex_rgb(STORM_RED))).max(axis=2) < 12
     assert red.sum() == 0, f"{red.sum()} storm-coloured pixels in the regime chart"
     assert (np.abs(arr - np.array(hex_rgb("#3C8DD6"))).max(axis=2) < 12).sum() > 20, "no quiet bars"
-    # one box-plot figure per feature, unit on its axis, boxes inside the axis range
+    # the feature plots open on request (a card, closed until the user opens it): one box-plot
+    # figure per feature, unit on its axis, boxes inside the axis range
+    features = page.locator(".atlas-features").first
+    assert features.is_visible() and not page.locator(".atlas-features-note").first.is_visible()
+    features.locator(".card-header").first.click()
     for feature, unit in (("B_mean", "[nT]"), ("n_mean", "[cm⁻³]"), ("T_mean", "[eV]"),
                           ("V_mean", "[km/s]"), ("beta_mean", "β")):
         info = wait_until(lambda f=feature: page.evaluate(
@@ -88,6 +92,7 @@ def test_a_cell_without_windows_under_a_condition_says_so_and_shows_no_prior(pag
                 const v = Bokeh.index.query_one(x => x.model && x.model.name === name);
                 if (!v || !(v.frame.bbox.width > 0)) return null;
                 const d = v.model.renderers[0].data_source.data;
+                if (!d.q05.length) return null;
                 return {label: v.model.left[0].axis_label, lo: Math.min(...d.q05),
                         hi: Math.max(...d.q95), start: v.model.y_range.start,
                         end: v.model.y_range.end, n: d.q05.length};
