@@ -8,11 +8,21 @@ line styles, and a file name that names the condition.
 
 from __future__ import annotations
 
+import base64
 import re
 
 import numpy as np
 import pytest
-from e2e_harness import figure_geometry, open_app, text_of, wait_until
+from e2e_harness import (
+    address,
+    colour_distance,
+    figure_geometry,
+    image,
+    open_app,
+    shot,
+    text_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +35,30 @@ def shue_r0(pdyn_npa: float, bz_nt: float) -> float:
     return (10.22 + 1.29 * np.tanh(0.184 * (bz_nt + 8.14))) * pdyn_npa ** (-1 / 6.6)
 
 
+BOKEH_DASHES = {"solid": [], "dashed": [6], "dotted": [2, 4], "dotdash": [2, 4, 6, 4],
+                "dashdot": [6, 4, 2, 4]}
+"""Bokeh's named dash patterns (bokeh.core.property.dash_pattern.DashPattern)."""
+
+
+def dash_kind(pattern) -> str:
+    """"solid", "dashed", "dotted" or "dashdot" of a dash pattern: on/off lengths (an SVG
+    stroke-dasharray, a BokehJS array; an odd list repeats) or a Bokeh name."""
+    if isinstance(pattern, str):
+        pattern = BOKEH_DASHES.get(pattern, pattern.split())
+    seq = [float(x) for x in pattern]
+    if not seq:
+        return "solid"
+    if len(seq) % 2:
+        seq = seq * 2
+    if len(seq) >= 4:
+        return "dashdot"
+    return "dotted" if seq[0] < seq[1] else "dashed"
+
+
 def screen_curves(page) -> dict:
-    """What the slice draws for each boundary: its line dash and colour, and its largest x."""
-    return page.evaluate(
+    """What the slice draws for each boundary: its dash kind (:func:`dash_kind`) and colour,
+    and its largest x."""
+    curves = page.evaluate(
         """() => {
             const v = Bokeh.index.query_one(x => x.model && x.model.name === 'atlas-slice');
             const out = {};
@@ -37,12 +68,15 @@ def screen_curves(page) -> dict:
                 // a property value, or {value: ...} where the property is vectorised
                 const spec = r.glyph.line_dash;
                 const dash = spec && spec.value !== undefined ? spec.value : spec;
-                out[r.name] = {dashed: Array.isArray(dash) ? dash.length > 0 : dash !== 'solid',
+                out[r.name] = {dash: dash,
                                color: r.glyph.line_color.value || r.glyph.line_color,
                                x_max: xs.length ? Math.max(...xs) : null};
             }
             return out;
         }""")
+    for curve in curves.values():
+        curve["dash"] = dash_kind(curve["dash"])
+    return curves
 
 
 def screen_cells(page) -> set:
@@ -68,13 +102,41 @@ def svg_cells(svg: str) -> set:
 
 
 def svg_lines(svg: str) -> dict:
-    """(colour, dashed) of the exported boundary curves."""
+    """Colour -> dash kind (:func:`dash_kind`) of the exported boundary curves."""
     found = {}
     for style in re.findall(r'style="(fill: none;[^"]*)"', svg):
         color = re.search(r"stroke: (#[0-9a-f]{6})", style)
         if color and "stroke-width: 1.2" in style:
-            found[color.group(1)] = "stroke-dasharray" in style
+            dashes = re.search(r"stroke-dasharray: ([0-9.,\s]+)", style)
+            found[color.group(1)] = dash_kind(re.split(r"[,\s]+", dashes.group(1).strip())
+                                              if dashes else [])
     return found
+
+
+BAR_POINTS = (0.03, 0.25, 0.5, 0.75, 0.97)
+"""Where along a colour bar (low 0 to high 1) the screen and the export are compared."""
+
+
+def screen_colorbar(page) -> list[tuple[int, int, int]]:
+    """The colours a person sees along the slice's colour bar ramp (left = low)."""
+    ramp = page.locator(".atlas-colorbar .atlas-cbar-ramp").first
+    img = image(shot(ramp, page))
+    y = img.height // 2
+    return [img.getpixel((int(round(t * (img.width - 1))), y)) for t in BAR_POINTS]
+
+
+def svg_colorbar(svg: str) -> list[tuple[int, int, int]]:
+    """The colours along the exported colour bar (matplotlib embeds it as the one PNG image of
+    the SVG, vertical, low at the bottom; ``scale(1 -1)`` in its transform: stored upside down)."""
+    from PIL import Image
+
+    m = re.search(r'<image[^>]*?href="data:image/png;base64,([^"]+)"[^>]*>', svg, re.S)
+    assert m, "no colour bar image in the export"
+    img = image(base64.b64decode(m.group(1)))
+    if "scale(1 -1)" not in m.group(0):  # stored top-down: make row 0 the low end
+        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    x = img.width // 2
+    return [img.getpixel((x, int(round(t * (img.height - 1))))) for t in BAR_POINTS]
 
 
 def download(page, fmt: str, tmp_path):
@@ -87,12 +149,24 @@ def download(page, fmt: str, tmp_path):
 
 def test_boundaries_follow_the_selection_median_unless_chosen(page, app_url, atlas):
     """Problem 6: by default the magnetopause is drawn for the selection's median Pdyn and
-    IMF Bz (here the quiet windows'); chosen values override them."""
+    IMF Bz (the quiet windows', then the storm windows': a storm map must not show the
+    quiet-time curve); chosen values override them."""
     states = atlas.states
     dst = states["dst"].to_numpy(dtype=float)
     quiet = np.abs(dst) <= atlas.bins.quiet_max
     pdyn = float(np.nanmedian(states["sw_pdyn"].to_numpy(dtype=float)[quiet]))
     bz = float(np.nanmedian(states["imf_bz_gsm"].to_numpy(dtype=float)[quiet]))
+    # a storm range that selects windows in any atlas (the small one never reaches -50 nT)
+    storm_max = float(np.nanpercentile(dst, 5))
+    storm = (dst >= -500) & (dst <= storm_max)
+    storm_r0 = shue_r0(float(np.nanmedian(states["sw_pdyn"].to_numpy(dtype=float)[storm])),
+                       float(np.nanmedian(states["imf_bz_gsm"].to_numpy(dtype=float)[storm])))
+    assert abs(storm_r0 - shue_r0(pdyn, bz)) > 0.2, "storm and quiet winds too alike to tell"
+    open_app(page, app_url, f"?offset={OFFSET}&show=storm&storm=[-500,{storm_max:g}]")
+    wait_until(lambda: figure_geometry(page, SLICE), what="the slice")
+    curves = wait_until(lambda: (c := screen_curves(page)) and c["magnetopause"]["x_max"] and c,
+                        what="the boundary curves")
+    assert curves["magnetopause"]["x_max"] == pytest.approx(storm_r0, abs=0.06), "storm map"
     open_app(page, app_url, f"?offset={OFFSET}&show=quiet")
     wait_until(lambda: figure_geometry(page, SLICE), what="the slice")
     curves = wait_until(lambda: (c := screen_curves(page)) and c["magnetopause"]["x_max"] and c,
@@ -121,9 +195,12 @@ def test_export_draws_what_the_screen_shows(page, app_url, tmp_path, option, col
     assert screen and screen <= exported, f"on screen only: {sorted(screen - exported)[:5]}"
     title = page.locator(".atlas-colorbar .atlas-cbar-title").first.text_content().strip()
     assert title and title in svg, f"colour bar {bar!r} not in the export"
+    on_screen, exported_bar = screen_colorbar(page), svg_colorbar(svg)
+    for t, a, b in zip(BAR_POINTS, on_screen, exported_bar, strict=True):
+        assert colour_distance(a, b) < 25, f"colour bar at {t:.0%}: screen {a}, export {b}"
     lines = svg_lines(svg)
     for name, curve in screen_curves(page).items():
-        assert lines.get(curve["color"].lower()) == curve["dashed"], (name, curve, lines)
+        assert lines.get(curve["color"].lower()) == curve["dash"], (name, curve, lines)
 
 
 def test_export_file_names_name_the_condition(page, app_url, atlas, tmp_path):
@@ -138,6 +215,13 @@ def test_export_file_names_name_the_condition(page, app_url, atlas, tmp_path):
         assert (show in name) if show != "all" else ("quiet" not in name and "storm" not in name)
         names.add(name)
     assert len(names) == 3, names
+    # the name follows a condition chosen on the page, not only one given in the URL
+    open_app(page, app_url, f"?offset={OFFSET}&show=all&storm=[-500,{storm_max:g}]")
+    wait_until(lambda: figure_geometry(page, SLICE), what="the slice")
+    page.locator(".atlas-show button", has_text="quiet").first.click()
+    wait_until(lambda: "show=quiet" in address(page), timeout=60, what="the quiet condition")
+    name = download(page, "png", tmp_path).name
+    assert "quiet" in name, f"after choosing quiet on the page the export is named {name}"
     if atlas.states["dst"].min() > -50:  # the default storm (Dst <= -50 nT) selects nothing
         open_app(page, app_url, f"?offset={OFFSET}&show=storm")
         note = wait_until(lambda: text_of(page.locator(".atlas-export-note").first).strip(),

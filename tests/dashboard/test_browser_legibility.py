@@ -59,6 +59,12 @@ def test_regimes_of_one_atlas_are_told_apart_and_faded_cells_are_not_a_shade(atl
                 assert float(ciede2000(pale[i], lab[j])) > 7, (colors[i], colors[j])
 
 
+def button_fill(page, button) -> tuple[int, int, int]:
+    """The colour a button is filled with: the most common colour of its screenshot."""
+    img = image(shot_of(button, page))
+    return max(img.getcolors(img.width * img.height), key=lambda c: c[0])[1]
+
+
 @pytest.mark.browser
 def test_page_is_legible(page, app_url, atlas):
     """Problem 8 on screen: legend by family and outside the slice's data frame; labelled
@@ -89,13 +95,13 @@ def test_page_is_legible(page, app_url, atlas):
         gbox = group.bounding_box()
         lbox = page.locator(".atlas-label", has_text=label).first.bounding_box()
         assert lbox and 0 <= gbox["y"] - (lbox["y"] + lbox["height"]) < 30, f"{label} not above"
-        shot = image(shot_of(group, page))
-        arr = np.asarray(shot).reshape(-1, 3).astype(int)  # uint8 sums would overflow
-        colours = {tuple(c) for c in arr[::7]}
-        darkest = min(colours, key=sum)
-        lightest = max(colours, key=sum)
-        de = float(ciede2000(srgb_to_lab(np.array(darkest) / 255), srgb_to_lab(np.array(lightest) / 255)))
-        assert de > 30, f"{label}: selected and other buttons look alike (ΔE {de:.0f})"
+        # the fill of the selected button (its most common colour) against an unselected one
+        # (the darkest and lightest colours of the whole group are only text and background)
+        selected = button_fill(page, group.locator(".bk-btn.bk-active").first)
+        other = button_fill(page, group.locator(".bk-btn:not(.bk-active)").first)
+        de = float(ciede2000(srgb_to_lab(np.array(selected) / 255),
+                             srgb_to_lab(np.array(other) / 255)))
+        assert de > 30, f"{label}: selected {selected} and other {other} buttons look alike (ΔE {de:.0f})"
     span = data_span(atlas.states, atlas.bins.storm_max)
     head = text_of(page.locator(".atlas-header").first)
     assert f"{span['start']:%Y-%m-%d} to {span['end']:%Y-%m-%d}" in head

@@ -17,6 +17,7 @@ from e2e_harness import (
     frame_shot,
     images_differ,
     open_app,
+    over_white,
     pixel_at,
     text_of,
     wait_until,
@@ -133,6 +134,16 @@ def test_equal_aspect_faded_cells_and_outline_survive_a_click(page, app_url, atl
     by_size = faded.assign(size=size).sort_values("size", ascending=False)
     target, other = by_size.iloc[0], by_size.iloc[1]
     blank = empty.loc[(empty["u1"] - empty["u0"]).idxmax()]
+    # a faded cell is hatched too (never just a paler shade of a regime's family): inside it,
+    # a good share of pixels are hatch lines, far from its fill over white
+    shot, geo_now = frame_shot(page, SLICE)
+    x0, y1 = data_to_page(page, SLICE, target.u0, target.v0)
+    x1, y0 = data_to_page(page, SLICE, target.u1, target.v1)
+    box = np.asarray(shot).astype(int)[int(y0 - geo_now["top"]) + 2:int(y1 - geo_now["top"]) - 2,
+                                       int(x0 - geo_now["left"]) + 2:int(x1 - geo_now["left"]) - 2]
+    fill = np.array(over_white(target.fill, target.alpha))
+    hatched = float((np.abs(box - fill).max(axis=2) > 40).mean())
+    assert hatched > 0.05, f"faded cell {target.leaf} not hatched ({hatched:.1%} of its pixels)"
     probes = {"faded": other, "empty": blank}
     for name, row in probes.items():
         assert_cell_colour(page, row, name)
