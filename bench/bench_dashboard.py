@@ -301,7 +301,8 @@ def session_memory(new_session, n: int = 5) -> dict:
     per = (with_sessions - before) / n
     print(f"  memory: {before:.0f} MiB, {with_sessions:.0f} MiB with {n} more sessions "
           f"({per:.1f} MiB per session, target < 30), {after:.0f} MiB after dropping them "
-          f"({alive} App objects alive: the benchmark's own session and the first one)")
+          f"({alive} App objects alive: dropped here without a server's session teardown; "
+          "bench/load_dashboard.py counts what real sessions leave behind)")
     return {"rss_before_mb": round(before, 1), "rss_sessions_mb": round(with_sessions, 1),
             "per_session_mb": round(per, 1), "rss_after_mb": round(after, 1), "apps_alive": alive}
 

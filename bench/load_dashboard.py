@@ -116,8 +116,9 @@ class Session:
 
     def caption(self) -> str:
         s = self.state
+        # the caption goes on with the number of windows: "... condition: LABEL (N windows)."
         return (f"{s['plane']} plane at {s['offset']:+.1f} R_E — colour: {self.labels[s['color']]}; "
-                f"condition: {self.cond_labels[s['show']]}.")
+                f"condition: {self.cond_labels[s['show']]} (")
 
     def query(self) -> str:
         s = self.state
@@ -262,20 +263,25 @@ class ProbeServer(Server):
         return [sys.executable, str(Path(__file__).with_name("probe_server.py")), str(atlas_dir),
                 "--port", str(self.port)]
 
-    def probe(self, trim: bool = False) -> dict:
+    def probe(self, trim: bool = False, chain: bool = False) -> dict:
+        """The server's probe; ``chain``: print what holds a surviving App in the server log."""
         import urllib.request
 
-        with urllib.request.urlopen(self.url + "bench-probe" + ("?trim=1" if trim else ""),
+        query = "&".join(q for q, on in (("trim=1", trim), ("chain=1", chain)) if on)
+        with urllib.request.urlopen(self.url + "bench-probe" + ("?" + query if query else ""),
                                     timeout=120) as r:
             return json.loads(r.read())
 
     async def probe_until_closed(self, timeout_s: float = 120.0) -> dict:
-        """Probe until no session is left (Bokeh drops a closed session after its unused
-        lifetime, ~15-30 s), or the timeout; ``waited_s`` says how long that took."""
+        """Probe until no session and no App is left (Bokeh drops a closed session after its
+        unused lifetime, ~15-30 s), or the timeout; ``waited_s`` says how long that took."""
         t0 = time.perf_counter()
         while True:
             state = await asyncio.to_thread(self.probe)
-            if state["sessions"] == 0 or time.perf_counter() - t0 > timeout_s:
+            if state["sessions"] == 0 and state["apps"] == 0:
+                return {**state, "waited_s": round(time.perf_counter() - t0, 1)}
+            if time.perf_counter() - t0 > timeout_s:
+                state = await asyncio.to_thread(self.probe, False, True)
                 return {**state, "waited_s": round(time.perf_counter() - t0, 1)}
             await asyncio.sleep(2.0)
 

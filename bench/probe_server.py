@@ -32,6 +32,21 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def print_state_holders() -> None:
+    """Which of Panel's per-document registries (``pn.state``) still hold documents after
+    every session closed, printed to stderr (the server log): a session's leftovers are
+    usually kept there."""
+    import panel as pn
+    from bokeh.document import Document
+
+    for name, value in vars(pn.state).items():
+        if isinstance(value, dict):
+            docs = [k for k in value if isinstance(k, Document)]
+            if docs:
+                print(f"holder: pn.state.{name} keeps {len(docs)} document(s)", file=sys.stderr,
+                      flush=True)
+
+
 def main(argv=None) -> int:
     import panel as pn
     import tornado.web
@@ -53,6 +68,8 @@ def main(argv=None) -> int:
                 ctypes.CDLL("libc.so.6").malloc_trim(0)
             gc.collect()
             apps = sum(1 for o in gc.get_objects() if isinstance(o, App))
+            if apps and self.get_argument("chain", ""):
+                print_state_holders()
             contexts = getattr(self.application, "_applications", {}).values()
             sessions = sum(len(list(c.sessions)) for c in contexts)
             self.set_header("Content-Type", "application/json")
