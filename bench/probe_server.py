@@ -39,12 +39,16 @@ def print_state_holders() -> None:
     import panel as pn
     from bokeh.document import Document
 
+    def holds_document(item) -> bool:
+        items = item if isinstance(item, (tuple, list)) else (item,)
+        return any(isinstance(i, Document) for i in items)
+
     for name, value in vars(pn.state).items():
         if isinstance(value, dict):
-            docs = [k for k in value if isinstance(k, Document)]
+            docs = [k for k, v in value.items() if holds_document(k) or holds_document(v)]
             if docs:
-                print(f"holder: pn.state.{name} keeps {len(docs)} document(s)", file=sys.stderr,
-                      flush=True)
+                print(f"holder: pn.state.{name} keeps {len(docs)} document(s): {docs[:3]}",
+                      file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
