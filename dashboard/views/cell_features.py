@@ -44,7 +44,7 @@ class CellFeaturesView(View):
         self._refresh()
 
     def prepare(self) -> None:
-        """Make the figures (hidden until a cell is selected); idempotent."""
+        """Make the figures (when the card is first opened); idempotent."""
         if self._figures:
             return
         for feature in FEATURES:

@@ -215,9 +215,10 @@ def slice_product(atlas, plane: str, offset: float, cond=None, color: str = "dom
 
 def cell_table(atlas, cond=None, *, allow_empty: bool = False,
                max_cells: int | None = None) -> pd.DataFrame:
-    """The non-empty cells under a condition for the 3D map: ``leaf`` (-1 for a merged block), bounds ``x0 y0 z0 x1 y1
-    z1`` (R_E), ``windows``, ``n_eff``, ``low_count``, ``dominant``, ``confidence`` (p of the
-    dominant regime), ``entropy``, ``fill`` (the regime's hex colour), ``alpha``, ``n_leaves``.
+    """The non-empty cells under a condition for the 3D map: ``leaf`` (-1 for a merged block),
+    bounds ``x0 y0 z0 x1 y1 z1`` (R_E), ``windows``, ``n_eff``, ``low_count``, ``dominant``,
+    ``confidence`` (p of the dominant regime), ``entropy``, ``fill`` (the regime's hex colour),
+    ``alpha``, ``n_leaves``.
 
     ``max_cells``: draw no more cells than this. When the leaves are more, those smaller than a
     block size are merged into their octree ancestor of that size (the smallest of 0.25, 0.5, 1,

@@ -52,7 +52,6 @@ class Regime3DView(View):
         self._data: tuple[np.ndarray, ...] | None = None
         self._condition = None  # the condition self._data were made for
         self._drawn = None  # the _state() last sent to the browser
-        self._cells_note = ""
         self._pane: pn.pane.VTK | None = None
         self._plotter = None
         self._holder = pn.Column(pn.pane.Markdown("*The 3D map is drawn when this tab opens.*"),
