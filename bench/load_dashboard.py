@@ -259,9 +259,11 @@ class ProbeServer(Server):
     """:class:`bench_dashboard.Server` running ``bench/probe_server.py`` (the same app and
     serve options as ``atlas serve``) with its ``/bench-probe`` memory and session probe."""
 
+    threads = 0  # Panel's event thread pool in the server (0: none, as atlas serve)
+
     def command(self, atlas_dir: Path) -> list[str]:
         return [sys.executable, str(Path(__file__).with_name("probe_server.py")), str(atlas_dir),
-                "--port", str(self.port)]
+                "--port", str(self.port), "--threads", str(self.threads)]
 
     def probe(self, trim: bool = False, chain: bool = False) -> dict:
         """The server's probe; ``chain``: print what holds a surviving App in the server log."""
@@ -290,6 +292,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_atlas_argument(p)
     p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--threads", type=int, default=0,
+                   help="Panel's event thread pool in the server (0: none, as atlas serve)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of control changes")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds one update may take")
     p.add_argument("--nice-browsers", type=int, default=0, metavar="N",
@@ -333,6 +337,7 @@ def main(argv=None) -> int:
 
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     server = ProbeServer(atlas_dir, log_dir / "load_dashboard_server.log")
+    server.threads = args.threads
     try:
         server.wait()
         cpu0, (busy0, tot0) = proc_cpu_s(server.proc.pid), machine_cpu_s()

@@ -61,7 +61,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("atlas_dir", type=Path)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--threads", type=int, default=0,
+                   help="Panel's event thread pool (pn.config.nthreads; 0: none, as atlas serve)")
     args = p.parse_args(argv)
+    if args.threads:
+        pn.config.nthreads = args.threads
     atlas_dir = args.atlas_dir.expanduser().resolve()
     atlas = load_atlas(str(atlas_dir))
 
