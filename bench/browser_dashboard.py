@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "dashboard"))
 
 from e2e_harness import (  # noqa: E402
+    SLICE,
     VIEWPORT,
     PageWatch,
     atlas_serve_cmd,
@@ -54,7 +55,6 @@ from e2e_harness import (  # noqa: E402
     text_of,
 )
 
-SLICE = "atlas-slice"
 TABS = {"MLT–R and X–ρ maps": ".atlas-maps", "Time series and orbit": ".atlas-series",
         "Orbital coverage": ".atlas-coverage", "Feature violins": ".atlas-violins",
         "Quiet vs storm": ".atlas-occupancy", "3D regime map": ".atlas-regime3d",

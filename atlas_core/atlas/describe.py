@@ -15,18 +15,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas_core.states import FEATURES, LOG_FEATURES
+from atlas_core.states import FEATURE_UNITS, FEATURES, LOG_FEATURES
 
-QUANTITIES = {
-    "B": ("|B|", "nT", "magnetic field magnitude"),
-    "Bz": ("B_z", "nT", "magnetic field z component, GSM"),
-    "n": ("n", "cm⁻³", "ion number density"),
-    "T": ("T", "eV", "ion temperature"),
-    "V": ("|V|", "km/s", "ion bulk speed"),
-    "Vx": ("V_x", "km/s", "ion velocity x component, GSE"),
-    "beta": ("β", "", "ion plasma beta"),
+_SHOWN = {
+    "B": ("|B|", "magnetic field magnitude"),
+    "Bz": ("B_z", "magnetic field z component, GSM"),
+    "n": ("n", "ion number density"),
+    "T": ("T", "ion temperature"),
+    "V": ("|V|", "ion bulk speed"),
+    "Vx": ("V_x", "ion velocity x component, GSE"),
+    "beta": ("β", "ion plasma beta"),
 }
-"""Quantity -> (symbol, unit, description)."""
+_UNIT_TEXT = {"cm^-3": "cm⁻³", "1": ""}
+"""How a unit of :data:`atlas_core.states.FEATURE_UNITS` is written on screen."""
+QUANTITIES = {q: (symbol, _UNIT_TEXT.get(FEATURE_UNITS[q], FEATURE_UNITS[q]), description)
+              for q, (symbol, description) in _SHOWN.items()}
+"""Quantity -> (symbol, unit as shown, description); units from the state table's own."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 

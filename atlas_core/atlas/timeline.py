@@ -89,9 +89,8 @@ def interval(states: pd.DataFrame, start, end, *, probe: str | None = None,
         if gaps.size:
             filler = pd.DataFrame({c: [np.nan] * gaps.size for c in cols if c != "time"})
             filler["time"] = times[gaps] + (times[gaps + 1] - times[gaps]) / 2
-            for c in ("code",):
-                if c in filler.columns:
-                    filler[c] = -1
+            if "code" in filler.columns:
+                filler["code"] = -1
             frame = (pd.concat([frame, filler[frame.columns]], ignore_index=True)
                      .sort_values("time", kind="stable").reset_index(drop=True))
     if "code" in frame.columns:

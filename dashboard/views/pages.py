@@ -52,9 +52,12 @@ def _slice(kw, _legend):
     return views, layout
 
 
-def _maps(kw, _legend):
-    view = MapsView(**kw)
-    return [view], view
+def _one(view_class):
+    """The builder of a tab that holds one view."""
+    def build(kw, _legend):
+        view = view_class(**kw)
+        return [view], view
+    return build
 
 
 def _series(kw, _legend):
@@ -63,29 +66,10 @@ def _series(kw, _legend):
                                       sizing_mode="stretch_width")
 
 
-def _coverage(kw, _legend):
-    view = CoverageView(**kw)
-    return [view], view
-
-
-def _violins(kw, _legend):
-    view = ViolinView(**kw)
-    return [view], view
-
-
-def _occupancy(kw, _legend):
-    view = OccupancyView(**kw)
-    return [view], view
-
-
-def _map3d(kw, _legend):
-    view = Regime3DView(**kw)
-    return [view], view
-
-
 def _regimes(_kw, legend):
     return [legend], legend
 
 
-PAGES = {"slice": _slice, "maps": _maps, "series": _series, "coverage": _coverage,
-         "violins": _violins, "occupancy": _occupancy, "map3d": _map3d, "regimes": _regimes}
+PAGES = {"slice": _slice, "maps": _one(MapsView), "series": _series,
+         "coverage": _one(CoverageView), "violins": _one(ViolinView),
+         "occupancy": _one(OccupancyView), "map3d": _one(Regime3DView), "regimes": _regimes}

@@ -30,6 +30,11 @@ REPO = Path(os.environ.get("ATLAS_REPO", Path(__file__).resolve().parents[2]))
 VIEWPORT = {"width": 1600, "height": 1000}
 """The screen the issue was reported on."""
 TIMEOUT_MS = 90_000
+SLICE = "atlas-slice"
+"""The slice figure's name (``dashboard.views.slice.SLICE_PLOT_NAME``), as the page finds it."""
+OFFSET = -0.5
+"""The XY plane (z_GSM, R_E) the browser tests open the page at: Earth is cut, and the small
+atlas has cells there."""
 LOCAL_HOSTS = {"127.0.0.1"}
 LOCAL_SCHEMES = {"data", "blob", "about"}
 

@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pytest
 from e2e_harness import (
+    OFFSET,
+    SLICE,
     address,
     colour_distance,
     figure_geometry,
@@ -25,9 +27,6 @@ from e2e_harness import (
 )
 
 pytestmark = pytest.mark.browser
-
-SLICE = "atlas-slice"
-OFFSET = -0.5
 
 
 def shue_r0(pdyn_npa: float, bz_nt: float) -> float:

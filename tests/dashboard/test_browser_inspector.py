@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from e2e_harness import (
+    OFFSET,
+    SLICE,
     address,
     data_to_page,
     figure_geometry,
@@ -21,8 +23,6 @@ from e2e_harness import (
 
 pytestmark = pytest.mark.browser
 
-SLICE = "atlas-slice"
-OFFSET = -0.5
 STORM_RED = "#D1495B"  # the inspector's colour of the storm condition
 
 

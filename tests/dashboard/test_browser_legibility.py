@@ -9,10 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from colour_science import ciede2000, hex_to_srgb, min_pairwise_de, srgb_to_lab
-from e2e_harness import figure_geometry, image, open_app, show_tab, text_of, wait_until
+from e2e_harness import SLICE, figure_geometry, image, open_app, show_tab, text_of, wait_until
 from e2e_harness import shot as shot_of
-
-SLICE = "atlas-slice"
 
 
 def test_ciede2000_reproduces_the_published_test_pairs():

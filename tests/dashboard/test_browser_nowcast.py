@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import pytest
 from e2e_harness import (
+    OFFSET,
+    SLICE,
     address,
     assert_cell_colour,
     figure_geometry,
@@ -23,8 +25,6 @@ from e2e_harness import (
 
 pytestmark = pytest.mark.browser
 
-SLICE = "atlas-slice"
-OFFSET = -0.5
 K = 500
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from e2e_harness import (
+    OFFSET,
+    SLICE,
     assert_cell_colour,
     colour_distance,
     data_to_page,
@@ -25,9 +27,6 @@ from e2e_harness import (
 
 pytestmark = pytest.mark.browser
 
-SLICE = "atlas-slice"
-OFFSET = -0.5
-"""The XY plane the tests look at (z_GSM, R_E): Earth is cut, and the small atlas has cells."""
 QUERY = f"?offset={OFFSET}"
 COLOURINGS = {  # option text in "Colour cells by" -> product colouring, colour-bar title words
     "probability of a regime": ("probability", "P("),

@@ -12,6 +12,7 @@ import pandas as pd
 from atlas_core.atlas.columns import as_decimal
 from atlas_core.atlas.conditioning import NEIGHBOUR_PARAMETERS, inclusive_bounds
 from atlas_core.atlas.errors import AtlasError
+from atlas_core.atlas.posterior import entropy_bits
 from atlas_core.atlas.product.cache import cache_of
 from atlas_core.atlas.product.condition import Condition, as_condition
 from atlas_core.physics.boundaries import clamp_solar_wind
@@ -270,8 +271,7 @@ def _compute_estimates(atlas, c: CellCounts) -> CellEstimates:
         lo, hi = (np.concatenate([np.asarray(a, dtype=np.float64), nan_row]) for a in (lo, hi))
     n_eff = np.append(np.asarray(n_eff, dtype=np.float64).reshape(-1), 0.0)
     n_rows = c.windows_rows.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ent_rows = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+    ent_rows = entropy_bits(p)
     top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
     ent_rows[m:] = np.nan
     conf_rows = p[np.arange(m + 1), top]

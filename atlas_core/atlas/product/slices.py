@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from atlas_core.atlas.errors import AtlasError
+from atlas_core.atlas.posterior import entropy_bits
 from atlas_core.atlas.product.cells import CellEstimates, SolarWind, estimates, solar_wind
 from atlas_core.atlas.product.condition import as_condition
 from atlas_core.palette import ColorScale, load_palette, regime_labels, slice_scale
@@ -253,15 +254,13 @@ def cell_table(atlas, cond=None, *, allow_empty: bool = False,
         n_leaves = np.ones(leaves.size, dtype=np.int64)
         low = est.low_count[leaves]
     dominant = np.argmax(p, axis=1).astype(np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
     scale = slice_scale("dominant", atlas.names)
     frame = pd.DataFrame({
         "leaf": leaves, "x0": lo[:, 0], "y0": lo[:, 1], "z0": lo[:, 2],
         "x1": hi[:, 0], "y1": hi[:, 1], "z1": hi[:, 2],
         "windows": windows, "n_eff": n_eff, "low_count": low,
         "dominant": dominant, "confidence": p[np.arange(p.shape[0]), dominant],
-        "entropy": entropy, "n_leaves": n_leaves,
+        "entropy": entropy_bits(p), "n_leaves": n_leaves,
         "fill": scale.colors_of(dominant), "alpha": np.where(low, LOW_COUNT_ALPHA, FULL_ALPHA),
     })
     frame.attrs.update(scale=scale, condition=est.condition, block_re=block_re,
