@@ -45,9 +45,11 @@ class ExportView(View):
     def render(self, fmt: str) -> bytes:
         """The current slice as ``fmt`` bytes (the same call as ``atlas export``)."""
         f = self.filters
+        # boundaries that follow the selection are left to the export to find (the same
+        # medians the page shows), so that its legend says where they come from
+        pdyn, bz = (float(f.pdyn), float(f.imf_bz)) if f.boundaries == "chosen" else (None, None)
         return self.store.export(fmt, f.plane, float(f.offset), f.current(), f.slice_color,
-                                 int(f.regime), f.quiet(), f.storm(), float(f.pdyn),
-                                 float(f.imf_bz))
+                                 int(f.regime), f.quiet(), f.storm(), pdyn, bz)
 
     def filename(self, fmt: str) -> str:
         """The download name: plane, offset, colouring and the condition (no overwrites)."""

@@ -146,10 +146,10 @@ def download(page, fmt: str, tmp_path):
     return path
 
 
-def test_boundaries_follow_the_selection_median_unless_chosen(page, app_url, atlas):
+def test_boundaries_follow_the_selection_median_unless_chosen(page, app_url, atlas, tmp_path):
     """Problem 6: by default the magnetopause is drawn for the selection's median Pdyn and
     IMF Bz (the quiet windows', then the storm windows': a storm map must not show the
-    quiet-time curve); chosen values override them."""
+    quiet-time curve); chosen values override them. The export says which it shows."""
     states = atlas.states
     dst = states["dst"].to_numpy(dtype=float)
     quiet = np.abs(dst) <= atlas.bins.quiet_max
@@ -173,10 +173,15 @@ def test_boundaries_follow_the_selection_median_unless_chosen(page, app_url, atl
     assert curves["magnetopause"]["x_max"] == pytest.approx(shue_r0(pdyn, bz), abs=0.06)
     sidebar = text_of(page.locator(".bk-input-group", has_text="Solar-wind Pdyn").first)
     assert f"{round(pdyn, 2):g}" in sidebar
+    # the export draws the same curves and says where their solar wind comes from
+    svg = download(page, "svg", tmp_path).read_text(encoding="utf-8")
+    assert "(median of the selection)" in svg and "(chosen)" not in svg
     open_app(page, app_url, f"?offset={OFFSET}&boundaries=chosen&pdyn=6&bz=-5")
     wait_until(lambda: figure_geometry(page, SLICE), what="the slice")
     wait_until(lambda: abs(screen_curves(page)["magnetopause"]["x_max"] - shue_r0(6, -5)) < 0.06,
                what="the magnetopause for the chosen 6 nPa, -5 nT")
+    svg = download(page, "svg", tmp_path).read_text(encoding="utf-8")
+    assert "Pdyn 6 nPa, IMF Bz -5.0 nT (chosen)" in svg
 
 
 @pytest.mark.parametrize("option,color", [("entropy (bits)", "entropy"),
